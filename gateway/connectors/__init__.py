@@ -1,0 +1,89 @@
+"""Case-system connectors: one module each, joined to one registry by ``@register``.
+
+A connector turns a ``ServiceRequest`` into a case in the city's system. It raises
+``TransientDeliveryError`` (retried by the outbox) or ``PermanentDeliveryError`` (dead-lettered);
+backoff, circuit breaking and idempotency bookkeeping live in ``gateway.outbox``, never here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+from gateway.errors import ConfigError
+from gateway.records import CaseRef, CaseUpdate, ServiceRequest
+
+REGISTRY: dict[str, type[Connector]] = {}
+C = TypeVar("C", bound="type[Connector]")
+
+
+class Connector:
+    """Base of every connector. ``options`` is its ``[connectors.<name>]`` config table."""
+
+    name: ClassVar[str]
+    # Option keys that must be present, checked by ``check-config`` and at start.
+    required_options: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self.options = options
+
+    @classmethod
+    def validate(cls, options: Mapping[str, Any], path: str) -> list[ConfigError]:
+        """Every problem with this connector's options, each naming its exact key path."""
+        problems = [
+            ConfigError(f"{path}.{key}", "is required")
+            for key in cls.required_options
+            if not options.get(key)
+        ]
+        for key, value in options.items():
+            if key.endswith("_env") and isinstance(value, str) and value not in os.environ:
+                problems.append(ConfigError(f"{path}.{key}", f"{value} is not set"))
+        return problems
+
+    def secret(self, key: str) -> str:
+        """The secret whose environment variable the option ``<key>_env`` names."""
+        env_name = self.options.get(f"{key}_env")
+        if not env_name:
+            raise ConfigError(f"connectors.{self.name}.{key}_env", "is required")
+        value = os.environ.get(str(env_name))
+        if value is None:
+            raise ConfigError(f"connectors.{self.name}.{key}_env", f"{env_name} is not set")
+        return value
+
+    async def submit(self, request: ServiceRequest, idempotency_key: str) -> CaseRef:
+        """File ``request`` in the case system; the same key must never make a second case."""
+        raise NotImplementedError
+
+    async def fetch_updates(self, since: datetime) -> list[CaseUpdate]:
+        """Status changes since ``since``; connectors whose system cannot say return nothing."""
+        return []
+
+    @property
+    def can_fetch_updates(self) -> bool:
+        """True when this connector overrides ``fetch_updates``."""
+        return type(self).fetch_updates is not Connector.fetch_updates
+
+    async def close(self) -> None:
+        """Release sockets and files; called once at shutdown."""
+
+
+def register(cls: C) -> C:
+    """Class decorator: file a connector under its ``name``; a duplicate name fails at import."""
+    if cls.name in REGISTRY:
+        raise RuntimeError(f"connector {cls.name!r} is registered twice")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def load_all() -> Mapping[str, type[Connector]]:
+    """Import every module in this package so that each registers itself."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return REGISTRY
+
+
+ConnectorFactory = Callable[[Mapping[str, Any]], Connector]

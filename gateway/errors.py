@@ -1,0 +1,79 @@
+"""The gateway's error tree.
+
+Ingest errors carry the HTTP status the middleware renders as ``{"error": code, "reason": text}``;
+delivery errors tell the outbox whether to retry (transient) or dead-letter now (permanent).
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway raises on purpose."""
+
+
+class IngestError(GatewayError):
+    """Bad input from a provider: answered with a 4xx, never a 500."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MalformedPayload(IngestError):
+    status = 400
+    code = "malformed_payload"
+
+
+class BadSignature(IngestError):
+    status = 403
+    code = "bad_signature"
+
+
+class NotFound(IngestError):
+    status = 404
+    code = "not_found"
+
+
+class PayloadTooLarge(IngestError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(IngestError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class DeliveryError(GatewayError):
+    """A connector could not deliver a request."""
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth retrying: a timeout, a 5xx, a 429. ``retry_after`` is the server's own wish, in seconds."""
+
+    def __init__(
+        self, reason: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason, status=status)
+        self.retry_after = retry_after
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help (400, 401, 403, 404, 422): the job goes to dead at once, with the reason."""
+
+
+class ConfigError(GatewayError):
+    """A configuration value is wrong; ``path`` is the exact key, e.g. ``channels.twilio_sms.port``."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message

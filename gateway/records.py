@@ -1,0 +1,201 @@
+"""The gateway's records: what a channel hands in, what the normalizer makes of it, what is filed.
+
+The service request is aligned with Open311 GeoReport v2 so that it maps onto most city case
+systems without loss. Every record is immutable; a change is a new value (``dataclasses.replace``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    """Where a service request stands, from the gateway's point of view and the city's."""
+
+    RECEIVED = "received"
+    AWAITING_INFO = "awaiting_info"
+    ACCEPTED = "accepted"
+    SUBMITTED = "submitted"
+    FAILED = "failed"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A photo or file that came with a message: a provider URL, a stored file, or both."""
+
+    content_type: str
+    url: str | None = None
+    path: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where the problem is, where that came from (``provider``, ``exif``, ``text``...) and how sure."""
+
+    lat: float | None = None
+    long: float | None = None
+    address: str | None = None
+    zipcode: str | None = None
+    source: str = "unknown"
+    confidence: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message as a channel adapter parsed it: verified, not yet understood."""
+
+    channel: str
+    provider_id: str
+    sender: str
+    text: str = ""
+    media: tuple[Media, ...] = ()
+    location: Location | None = None
+    raw: bytes = b""
+    subject: str | None = None
+    # Provider details the normalizer or a conversation may use (WhatsApp ProfileName, thread ids).
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    """Who reported it and how to answer them. An anonymous reporter carries no contact onward."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    anonymous: bool = False
+    language: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The catalog service a text most likely belongs to, and the runners-up."""
+
+    service_code: str | None
+    confidence: float = 0.0
+    top: tuple[tuple[str, float], ...] = ()
+    low_confidence: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """What staff and the conversation need to know about a request."""
+
+    emergency: bool = False
+    possible_duplicate_of: str | None = None
+    needs_follow_up: tuple[str, ...] = ()
+    unparsed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedReport:
+    """What the normalizer understood of one inbound message."""
+
+    description: str
+    original_text: str
+    reporter: Reporter
+    classification: Classification
+    location: Location | None = None
+    flags: Flags = Flags()
+    media: tuple[Media, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRequest:
+    """The one record every channel becomes and every connector files."""
+
+    id: str
+    tracking_number: str
+    channel: str
+    channel_message_id: str
+    received_at: datetime
+    reporter: Reporter
+    description: str
+    original_text: str
+    service_code: str | None = None
+    service_name: str | None = None
+    service_confidence: float = 0.0
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    location: Location | None = None
+    media: tuple[Media, ...] = ()
+    flags: Flags = Flags()
+    status: Status = Status.RECEIVED
+    case_id: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRef:
+    """The case system's answer to a submission: its id, or a token to look the id up later."""
+
+    case_id: str | None = None
+    token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseUpdate:
+    """A status change reported by the case system."""
+
+    case_id: str
+    status: str
+    note: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeValue:
+    """One choice of a list attribute (Open311 ``values``)."""
+
+    key: str
+    names: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAttribute:
+    """An extra question the catalog asks for a service (Open311 service definition attribute)."""
+
+    code: str
+    datatype: str
+    required: bool
+    descriptions: Mapping[str, str]
+    order: int = 0
+    values: tuple[AttributeValue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One entry of the city's service catalog, with names and keywords per language."""
+
+    code: str
+    names: Mapping[str, str]
+    descriptions: Mapping[str, str]
+    keywords: Mapping[str, tuple[str, ...]]
+    group: str = ""
+    location_required: bool = True
+    # Category names the city's request history uses for this service ("Pothole Issue").
+    aliases: tuple[str, ...] = ()
+    attributes: tuple[ServiceAttribute, ...] = ()
+
+    def name(self, language: str = "en") -> str:
+        """The service's name in ``language``, falling back to English, then to any name."""
+        return self.names.get(language) or self.names.get("en") or next(iter(self.names.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRequest:
+    """An open request the duplicate check compares a new report against."""
+
+    tracking_number: str
+    service_code: str | None
+    lat: float
+    long: float
+    received_at: datetime
