@@ -47,6 +47,13 @@ class UnsupportedMediaType(IngestError):
     code = "unsupported_media_type"
 
 
+class StorageUnavailable(IngestError):
+    """Our fault, not the sender's: the message could not be stored, so it is not acknowledged."""
+
+    status = 503
+    code = "storage_unavailable"
+
+
 class DeliveryError(GatewayError):
     """A connector could not deliver a request."""
 
@@ -57,7 +64,7 @@ class DeliveryError(GatewayError):
 
 
 class TransientDeliveryError(DeliveryError):
-    """Worth retrying: a timeout, a 5xx, a 429. ``retry_after`` is the server's own wish, in seconds."""
+    """Worth retrying: a timeout, a 5xx, a 429. ``retry_after`` is the server's wish, in seconds."""
 
     def __init__(
         self, reason: str, *, status: int | None = None, retry_after: float | None = None
@@ -67,11 +74,11 @@ class TransientDeliveryError(DeliveryError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """Retrying cannot help (400, 401, 403, 404, 422): the job goes to dead at once, with the reason."""
+    """Retrying cannot help (400, 401, 403, 404, 422): the job is dead at once, with the reason."""
 
 
 class ConfigError(GatewayError):
-    """A configuration value is wrong; ``path`` is the exact key, e.g. ``channels.twilio_sms.port``."""
+    """A configuration value is wrong; ``path`` is the exact key, e.g. ``server.port``."""
 
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")

@@ -38,7 +38,7 @@ class Media:
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """Where the problem is, where that came from (``provider``, ``exif``, ``text``...) and how sure."""
+    """Where the problem is, where that came from (``provider``, ``exif``, ``text``), how sure."""
 
     lat: float | None = None
     long: float | None = None

@@ -8,51 +8,22 @@ backoff, circuit breaking and idempotency bookkeeping live in ``gateway.outbox``
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
-from gateway.errors import ConfigError
+from gateway.plugin import Plugin
 from gateway.records import CaseRef, CaseUpdate, ServiceRequest
 
 REGISTRY: dict[str, type[Connector]] = {}
 C = TypeVar("C", bound="type[Connector]")
 
 
-class Connector:
+class Connector(Plugin):
     """Base of every connector. ``options`` is its ``[connectors.<name>]`` config table."""
 
-    name: ClassVar[str]
-    # Option keys that must be present, checked by ``check-config`` and at start.
-    required_options: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, options: Mapping[str, Any]) -> None:
-        self.options = options
-
-    @classmethod
-    def validate(cls, options: Mapping[str, Any], path: str) -> list[ConfigError]:
-        """Every problem with this connector's options, each naming its exact key path."""
-        problems = [
-            ConfigError(f"{path}.{key}", "is required")
-            for key in cls.required_options
-            if not options.get(key)
-        ]
-        for key, value in options.items():
-            if key.endswith("_env") and isinstance(value, str) and value not in os.environ:
-                problems.append(ConfigError(f"{path}.{key}", f"{value} is not set"))
-        return problems
-
-    def secret(self, key: str) -> str:
-        """The secret whose environment variable the option ``<key>_env`` names."""
-        env_name = self.options.get(f"{key}_env")
-        if not env_name:
-            raise ConfigError(f"connectors.{self.name}.{key}_env", "is required")
-        value = os.environ.get(str(env_name))
-        if value is None:
-            raise ConfigError(f"connectors.{self.name}.{key}_env", f"{env_name} is not set")
-        return value
+    section: ClassVar[str] = "connectors"
 
     async def submit(self, request: ServiceRequest, idempotency_key: str) -> CaseRef:
         """File ``request`` in the case system; the same key must never make a second case."""

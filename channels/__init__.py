@@ -1,0 +1,123 @@
+"""Inbound channels: one module per provider webhook, joined to one registry by ``@register``.
+
+A channel verifies and parses, nothing else: no database, no normalizing, no outbound calls.
+Importing this package imports every module in it, so adding a file is enough to add a channel.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import parse_qsl
+
+from gateway.errors import IngestError, MalformedPayload
+from gateway.plugin import Plugin
+from gateway.records import InboundMessage
+
+REGISTRY: dict[str, type[Channel]] = {}
+C = TypeVar("C", bound="type[Channel]")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """One provider request as the channel sees it: the public URL it was sent to, and bytes."""
+
+    method: str
+    public_url: str
+    headers: Mapping[str, str]
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str:
+        """A header's value, or "" when absent (names are case-insensitive)."""
+        return self.headers.get(name.lower(), "")
+
+    @property
+    def form(self) -> dict[str, str]:
+        """The urlencoded body; blank values are kept because providers sign them."""
+        try:
+            text = self.body.decode("utf-8")
+            return dict(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise MalformedPayload(f"body is not a valid urlencoded form: {exc}") from exc
+
+    def json(self) -> Any:
+        """The JSON body."""
+        try:
+            return json.loads(self.body)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """What the gateway stored for a message, for the channel's acknowledgement."""
+
+    message: InboundMessage
+    tracking_number: str
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The answer the provider gets once its messages are stored."""
+
+    body: str = ""
+    content_type: str = "application/json"
+    status: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelContext:
+    """What a channel may know of the gateway: the city's name and its reply templates."""
+
+    city_name: str
+    message: Callable[..., str]
+
+
+class Channel(Plugin):
+    """Base of every inbound channel. ``options`` is its ``[channels.<name>]`` table."""
+
+    section: ClassVar[str] = "channels"
+    route: ClassVar[str]
+    methods: ClassVar[tuple[str, ...]] = ("POST",)
+    content_types: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, options: Mapping[str, Any], context: ChannelContext) -> None:
+        super().__init__(options)
+        self.context = context
+
+    def verify(self, req: WebhookRequest) -> None:
+        """Raise ``BadSignature`` unless the provider really sent ``req``."""
+        raise NotImplementedError
+
+    def parse(self, req: WebhookRequest) -> list[InboundMessage]:
+        """The messages in ``req``; raise ``MalformedPayload`` with a reason when there are none."""
+        raise NotImplementedError
+
+    def acknowledge(self, req: WebhookRequest, stored: Sequence[StoredMessage]) -> Ack:
+        """The provider's answer once ``stored`` is durable."""
+        return Ack(json.dumps({"received": [s.tracking_number for s in stored]}))
+
+    def reject(self, req: WebhookRequest, error: IngestError) -> Ack | None:
+        """A provider-specific answer to bad input, or None for the gateway's JSON error."""
+        return None
+
+
+def register(cls: C) -> C:
+    """Class decorator: file a channel under its ``name``; a duplicate name fails at import."""
+    if cls.name in REGISTRY:
+        raise RuntimeError(f"channel {cls.name!r} is registered twice")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def load_all() -> Mapping[str, type[Channel]]:
+    """Import every channel module so that each registers itself."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return REGISTRY

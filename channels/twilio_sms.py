@@ -1,0 +1,98 @@
+"""Twilio Messaging webhook: SMS, MMS and WhatsApp.
+
+Request parameters: https://www.twilio.com/docs/messaging/guides/webhook-request
+Signatures: https://www.twilio.com/docs/usage/webhooks/webhooks-security (validated with the
+twilio SDK's ``RequestValidator``). The answer is TwiML built with ``MessagingResponse``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from channels import Ack, Channel, StoredMessage, WebhookRequest, register
+from gateway.errors import BadSignature, MalformedPayload
+from gateway.records import InboundMessage, Location, Media
+
+# Provider details kept beside the text for the conversation and the normalizer.
+_EXTRA_FIELDS = ("To", "ProfileName", "WaId", "MessageType", "OptOutType", "FromCity",
+                 "FromState", "FromZip", "FromCountry", "NumSegments")  # fmt: skip
+
+
+@register
+class TwilioSms(Channel):
+    name = "twilio_sms"
+    route = "/webhooks/twilio/sms"
+    content_types = ("application/x-www-form-urlencoded",)
+
+    def verify(self, req: WebhookRequest) -> None:
+        signature = req.header("X-Twilio-Signature")
+        if not signature:
+            raise BadSignature("X-Twilio-Signature is missing")
+        validator = RequestValidator(self.secret("auth_token"))
+        if not validator.validate(req.public_url, req.form, signature):
+            raise BadSignature("X-Twilio-Signature does not match")
+
+    def parse(self, req: WebhookRequest) -> list[InboundMessage]:
+        form = req.form
+        sid = form.get("MessageSid") or form.get("SmsMessageSid")
+        if not sid:
+            raise MalformedPayload("MessageSid is missing")
+        sender = form.get("From", "")
+        if not sender:
+            raise MalformedPayload("From is missing")
+        return [
+            InboundMessage(
+                channel=self.name,
+                provider_id=sid,
+                sender=sender,
+                text=form.get("Body", ""),
+                media=_media(form),
+                location=_pin(form),
+                raw=req.body,
+                extra={k: form[k] for k in _EXTRA_FIELDS if form.get(k)},
+            )
+        ]
+
+    def acknowledge(self, req: WebhookRequest, stored: Sequence[StoredMessage]) -> Ack:
+        reply = MessagingResponse()
+        first = stored[0]
+        # Carrier keywords (STOP, HELP) are answered by Twilio's own opt-out handling.
+        if not first.message.extra.get("OptOutType"):
+            reply.message(
+                self.context.message(
+                    "received", city=self.context.city_name, tracking_number=first.tracking_number
+                )
+            )
+        return Ack(str(reply), content_type="text/xml")
+
+
+def _media(form: dict[str, str]) -> tuple[Media, ...]:
+    try:
+        count = int(form.get("NumMedia") or 0)
+    except ValueError as exc:
+        raise MalformedPayload("NumMedia is not a number") from exc
+    media = []
+    for i in range(min(count, 10)):
+        url = form.get(f"MediaUrl{i}")
+        if not url:
+            raise MalformedPayload(f"MediaUrl{i} is missing though NumMedia is {count}")
+        content_type = form.get(f"MediaContentType{i}") or "application/octet-stream"
+        media.append(Media(content_type=content_type, url=url))
+    return tuple(media)
+
+
+def _pin(form: dict[str, str]) -> Location | None:
+    """A WhatsApp shared location, the most precise place a resident can give."""
+    if not (form.get("Latitude") and form.get("Longitude")):
+        return None
+    try:
+        lat, long = float(form["Latitude"]), float(form["Longitude"])
+    except ValueError as exc:
+        raise MalformedPayload("Latitude/Longitude are not numbers") from exc
+    if not (-90 <= lat <= 90 and -180 <= long <= 180):
+        raise MalformedPayload("Latitude/Longitude are out of range")
+    address = form.get("Address") or form.get("Label") or None
+    return Location(lat=lat, long=long, address=address, source="provider", confidence=1.0)

@@ -1,0 +1,72 @@
+"""Structured logging: one JSON object per line, contacts always masked.
+
+Log an event name plus fields (``log.info("inbound.stored", extra={...})``); never a body, a token,
+or a full phone number or email address: pass those through ``mask_phone`` / ``mask_email``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+# Attributes every LogRecord has; anything else on a record came from ``extra``.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+def mask_phone(phone: str | None) -> str:
+    """``+14015550142`` -> ``***0142``: enough for staff to correlate, not to call."""
+    if not phone:
+        return ""
+    digits = [c for c in phone if c.isdigit()]
+    return "***" + "".join(digits[-4:])
+
+
+def mask_email(email: str | None) -> str:
+    """``jane@example.org`` -> ``j***@example.org``."""
+    if not email:
+        return ""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def mask_address(address: str | None) -> str:
+    """Mask a channel address, whichever kind it is (email, phone, ``whatsapp:+1...``, a handle)."""
+    if not address:
+        return ""
+    if "@" in address:
+        return mask_email(address)
+    if sum(c.isdigit() for c in address) >= 7:
+        return mask_phone(address)
+    return address[:2] + "***"
+
+
+class JsonFormatter(logging.Formatter):
+    """Render a record as one JSON line with its ``extra`` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD:
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure(level: str = "INFO") -> None:
+    """Send every log line as JSON to stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # aiohttp's access log prints full URLs with query strings; our own ack metrics replace it.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

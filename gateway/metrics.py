@@ -1,0 +1,26 @@
+"""Prometheus metrics, served at ``/metrics``."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+INBOUND = Counter(
+    "gateway_inbound_total",
+    "Inbound provider requests by channel and outcome (stored, duplicate, or an error code).",
+    ["channel", "outcome"],
+)
+ACK_SECONDS = Histogram(
+    "gateway_ack_seconds",
+    "Time from receiving a provider request to acknowledging it.",
+    ["channel"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+OUTBOX_DEPTH = Gauge("gateway_outbox_jobs", "Outbox jobs by state.", ["state"])
+DELIVERIES = Counter(
+    "gateway_deliveries_total",
+    "Delivery attempts by connector and result (delivered, retry, dead).",
+    ["connector", "result"],
+)
+PIPELINE = Counter(
+    "gateway_pipeline_total", "Inbound messages through the pipeline by result.", ["result"]
+)

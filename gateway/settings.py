@@ -1,0 +1,274 @@
+"""Typed settings read from ``config/gateway.toml``; secrets only from the environment.
+
+Every problem is a ``ConfigError`` naming its exact key path, so ``check-config`` and start-up can
+say ``channels.twilio_sms.auth_token_env: TWILIO_AUTH_TOKEN is not set`` rather than a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/gateway.toml")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/gateway.db"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "0.0.0.0"  # noqa: S104 - a webhook receiver must listen beyond loopback.
+    port: int = 8080
+    public_url: str = ""
+    trust_proxy: bool = False
+    max_body_bytes: int = 1_048_576
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 2525
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySettings:
+    base_seconds: float = 2.0
+    max_backoff_seconds: float = 3600.0
+    horizon_hours: float = 72.0
+    # 0 means no cap: retries continue until the horizon.
+    max_attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerSettings:
+    failure_threshold: int = 5
+    reset_seconds: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettings:
+    poll_interval_seconds: float = 0.5
+    lease_seconds: float = 120.0
+    batch_size: int = 20
+    delivery_timeout_seconds: float = 30.0
+    status_sync_seconds: float = 300.0
+    retry: RetrySettings = RetrySettings()
+    breaker: BreakerSettings = BreakerSettings()
+
+
+@dataclass(frozen=True, slots=True)
+class PluginSettings:
+    """One ``[channels.<name>]`` or ``[connectors.<name>]`` table."""
+
+    name: str
+    enabled: bool
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the gateway reads at start."""
+
+    base_dir: Path
+    database_url: str
+    city_name: str = "311"
+    server: ServerSettings = ServerSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    channels: Mapping[str, PluginSettings] = field(default_factory=dict)
+    connectors: Mapping[str, PluginSettings] = field(default_factory=dict)
+    messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    catalog_path: Path = Path("config/services.toml")
+    normalizer: Mapping[str, Any] = field(default_factory=dict)
+
+    def enabled_channels(self) -> list[PluginSettings]:
+        return [c for c in self.channels.values() if c.enabled]
+
+    def enabled_connectors(self) -> list[PluginSettings]:
+        return [c for c in self.connectors.values() if c.enabled]
+
+    def message(self, key: str, language: str = "en", **values: object) -> str:
+        """A reply template from ``[messages.<language>]``, English when the language lacks it."""
+        template = self.messages.get(language, {}).get(key) or self.messages.get("en", {}).get(key)
+        return (template or key).format(**values)
+
+
+def load_settings(
+    path: Path | None = None, env: Mapping[str, str] | None = None
+) -> tuple[Settings, list[ConfigError]]:
+    """Read the config file; return the settings and every problem found (empty when valid)."""
+    env = os.environ if env is None else env
+    path = path or Path(env.get("GATEWAY_CONFIG", str(DEFAULT_CONFIG)))
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return _fallback(path), [ConfigError(str(path), "file not found")]
+    except tomllib.TOMLDecodeError as exc:
+        return _fallback(path), [ConfigError(str(path), f"is not valid TOML: {exc}")]
+    reader = _Reader(data)
+    settings = _build(reader, path, env)
+    return settings, reader.problems
+
+
+def _fallback(path: Path) -> Settings:
+    return Settings(base_dir=path.resolve().parent.parent, database_url=DEFAULT_DATABASE_URL)
+
+
+def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Settings:
+    base_dir = path.resolve().parent.parent
+    port = int(env["PORT"]) if env.get("PORT", "").isdigit() else r.int_("server.port", 8080)
+    smtp_port = env.get("SMTP_PORT", "")
+    return Settings(
+        base_dir=base_dir,
+        database_url=normalize_database_url(
+            env.get("DATABASE_URL") or r.str_("database.url", DEFAULT_DATABASE_URL)
+        ),
+        city_name=r.str_("gateway.city_name", "311"),
+        server=ServerSettings(
+            host=r.str_("server.host", ServerSettings.host),
+            port=port,
+            public_url=r.str_("server.public_url", "").rstrip("/"),
+            trust_proxy=r.bool_("server.trust_proxy", False),
+            max_body_bytes=r.int_("server.max_body_bytes", ServerSettings.max_body_bytes),
+        ),
+        smtp=SmtpSettings(
+            enabled=r.bool_("smtp.enabled", True),
+            host=r.str_("smtp.host", SmtpSettings.host),
+            port=int(smtp_port) if smtp_port.isdigit() else r.int_("smtp.port", 2525),
+        ),
+        outbox=_outbox(r),
+        channels=_plugins(r, "channels"),
+        connectors=_plugins(r, "connectors"),
+        messages=_messages(r),
+        catalog_path=base_dir / r.str_("gateway.catalog", "config/services.toml"),
+        normalizer=r.table("normalizer"),
+    )
+
+
+def _outbox(r: _Reader) -> OutboxSettings:
+    d = OutboxSettings()
+    return OutboxSettings(
+        poll_interval_seconds=r.num("outbox.poll_interval_seconds", d.poll_interval_seconds),
+        lease_seconds=r.num("outbox.lease_seconds", d.lease_seconds),
+        batch_size=r.int_("outbox.batch_size", d.batch_size),
+        delivery_timeout_seconds=r.num(
+            "outbox.delivery_timeout_seconds", d.delivery_timeout_seconds
+        ),
+        status_sync_seconds=r.num("outbox.status_sync_seconds", d.status_sync_seconds),
+        retry=RetrySettings(
+            base_seconds=r.num("outbox.retry.base_seconds", d.retry.base_seconds),
+            max_backoff_seconds=r.num(
+                "outbox.retry.max_backoff_seconds", d.retry.max_backoff_seconds
+            ),
+            horizon_hours=r.num("outbox.retry.horizon_hours", d.retry.horizon_hours),
+            max_attempts=r.int_("outbox.retry.max_attempts", d.retry.max_attempts, minimum=0),
+        ),
+        breaker=BreakerSettings(
+            failure_threshold=r.int_(
+                "outbox.circuit_breaker.failure_threshold", d.breaker.failure_threshold
+            ),
+            reset_seconds=r.num("outbox.circuit_breaker.reset_seconds", d.breaker.reset_seconds),
+        ),
+    )
+
+
+def _plugins(r: _Reader, section: str) -> dict[str, PluginSettings]:
+    plugins = {}
+    for name, table in r.table(section).items():
+        if not isinstance(table, Mapping):
+            r.problem(f"{section}.{name}", "must be a table")
+            continue
+        enabled = r.bool_(f"{section}.{name}.enabled", False)
+        options = {k: v for k, v in table.items() if k != "enabled"}
+        plugins[name] = PluginSettings(name=name, enabled=enabled, options=options)
+    return plugins
+
+
+def _messages(r: _Reader) -> dict[str, dict[str, str]]:
+    messages: dict[str, dict[str, str]] = {}
+    for language, table in r.table("messages").items():
+        if not isinstance(table, Mapping):
+            r.problem(f"messages.{language}", "must be a table of templates")
+            continue
+        messages[language] = {k: str(v) for k, v in table.items()}
+    return messages
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URLs hosts hand out (``postgres://``) and pick the async driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+class _Reader:
+    """Typed look-ups by dotted key path that record a problem instead of raising."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+        self.problems: list[ConfigError] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(ConfigError(path, message))
+
+    def get(self, path: str) -> Any:
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+    def table(self, path: str) -> Mapping[str, Any]:
+        value = self.get(path)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problem(path, "must be a table")
+            return {}
+        return value
+
+    def str_(self, path: str, default: str) -> str:
+        value = self.get(path)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            self.problem(path, f"must be a string, not {type(value).__name__}")
+            return default
+        return value
+
+    def bool_(self, path: str, default: bool) -> bool:
+        value = self.get(path)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.problem(path, "must be true or false")
+            return default
+        return value
+
+    def int_(self, path: str, default: int, minimum: int = 1) -> int:
+        value = self.get(path)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.problem(path, f"must be an integer >= {minimum}, not {value!r}")
+            return default
+        return value
+
+    def num(self, path: str, default: float) -> float:
+        value = self.get(path)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            self.problem(path, f"must be a positive number, not {value!r}")
+            return default
+        return float(value)

@@ -1,0 +1,45 @@
+"""Inbound messages to and from the JSON column the pipeline reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.records import InboundMessage, Location, Media
+
+
+def message_to_json(message: InboundMessage) -> dict[str, Any]:
+    """The parsed message without its raw bytes (those have their own column)."""
+    loc = message.location
+    return {
+        "channel": message.channel,
+        "provider_id": message.provider_id,
+        "sender": message.sender,
+        "text": message.text,
+        "subject": message.subject,
+        "media": [
+            {"content_type": m.content_type, "url": m.url, "path": m.path, "size": m.size,
+             "sha256": m.sha256}
+            for m in message.media
+        ],
+        "location": None if loc is None else {
+            "lat": loc.lat, "long": loc.long, "address": loc.address, "zipcode": loc.zipcode,
+            "source": loc.source, "confidence": loc.confidence,
+        },
+        "extra": dict(message.extra),
+    }  # fmt: skip
+
+
+def message_from_json(data: dict[str, Any], raw: bytes = b"") -> InboundMessage:
+    """Rebuild the message the channel parsed."""
+    loc = data.get("location")
+    return InboundMessage(
+        channel=data["channel"],
+        provider_id=data["provider_id"],
+        sender=data.get("sender", ""),
+        text=data.get("text", ""),
+        subject=data.get("subject"),
+        media=tuple(Media(**m) for m in data.get("media", [])),
+        location=Location(**loc) if loc else None,
+        raw=raw,
+        extra=dict(data.get("extra", {})),
+    )

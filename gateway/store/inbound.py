@@ -1,0 +1,175 @@
+"""Durable intake: every verified message is committed before its provider is acknowledged.
+
+Writes go through one ``InboundWriter`` per process that groups concurrent requests into a single
+transaction (group commit): one durable commit serves many webhooks, and SQLite sees one writer.
+The pair (channel, provider id) is unique, so a retried webhook finds its first row again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.records import InboundMessage
+from gateway.store.codec import message_to_json
+from gateway.store.schema import inbound_messages
+from gateway.tracking import tracking_number_for
+
+log = logging.getLogger(__name__)
+
+RECEIVED = "received"
+UNPARSED = "unparsed"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """How a request arrived: enough to verify and parse its raw bytes again later."""
+
+    channel: str
+    raw_body: bytes
+    headers: dict[str, str]
+    public_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What was stored for one message: its row, its tracking number, and whether it is a retry."""
+
+    inbound_id: int
+    tracking_number: str
+    duplicate: bool
+
+
+@dataclass(slots=True)
+class _Job:
+    envelope: Envelope
+    messages: Sequence[InboundMessage]
+    error: str | None
+    done: asyncio.Future[list[Receipt]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class InboundWriter:
+    """Stores inbound messages, batching concurrent callers into one durable transaction."""
+
+    def __init__(self, engine: AsyncEngine, max_batch: int = 200) -> None:
+        self.engine = engine
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="inbound-writer")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def store(self, envelope: Envelope, messages: Sequence[InboundMessage]) -> list[Receipt]:
+        """Commit ``messages`` durably; returns one receipt per message, in order."""
+        return await self._submit(_Job(envelope, messages, None))
+
+    async def store_unparsed(self, envelope: Envelope, error: str) -> Receipt:
+        """Keep raw bytes that could not be parsed, flagged for staff; a retry is stored once."""
+        return (await self._submit(_Job(envelope, (), error)))[0]
+
+    async def _submit(self, job: _Job) -> list[Receipt]:
+        if self._task is None or self._task.done():
+            raise RuntimeError("InboundWriter is not running")
+        await self._queue.put(job)
+        return await job.done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._write(batch)
+
+    async def _write(self, batch: list[_Job]) -> None:
+        try:
+            results = await self._write_together(batch)
+        except Exception:
+            # One bad job must not fail its neighbours: write each alone to find it.
+            log.warning("inbound.batch_failed", extra={"size": len(batch)}, exc_info=True)
+            for job in batch:
+                await self._write_alone(job)
+            return
+        for job, receipts in zip(batch, results, strict=True):
+            if not job.done.done():
+                job.done.set_result(receipts)
+
+    async def _write_together(self, batch: list[_Job]) -> list[list[Receipt]]:
+        async with self.engine.begin() as conn:
+            return [await _insert_job(conn, job) for job in batch]
+
+    async def _write_alone(self, job: _Job) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                receipts = await _insert_job(conn, job)
+        except Exception as exc:
+            if not job.done.done():
+                job.done.set_exception(exc)
+            return
+        if not job.done.done():
+            job.done.set_result(receipts)
+
+
+async def _insert_job(conn: AsyncConnection, job: _Job) -> list[Receipt]:
+    env = job.envelope
+    now = datetime.now(UTC)
+    base = {
+        "channel": env.channel,
+        "received_at": now,
+        "raw_body": env.raw_body,
+        "headers": env.headers,
+        "public_url": env.public_url,
+    }
+    if job.error is not None:
+        # The same bad body retried by the provider gets the same provider id: stored once.
+        digest = hashlib.sha256(env.raw_body).hexdigest()
+        row = {**base, "provider_id": f"unparsed:{digest}", "sender": "", "message": None,
+               "state": UNPARSED, "error": job.error[:2000]}  # fmt: skip
+        return [await _insert_once(conn, row)]
+    receipts = []
+    for message in job.messages:
+        row = {**base, "channel": message.channel, "provider_id": message.provider_id,
+               "sender": message.sender[:320], "message": message_to_json(message),
+               "state": RECEIVED, "error": None}  # fmt: skip
+        receipts.append(await _insert_once(conn, row))
+    return receipts
+
+
+async def _insert_once(conn: AsyncConnection, row: dict[str, Any]) -> Receipt:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(inbound_messages)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+        .returning(inbound_messages.c.id)
+    )
+    inserted = (await conn.execute(statement)).scalar_one_or_none()
+    if inserted is not None:
+        return Receipt(inserted, tracking_number_for(inserted), duplicate=False)
+    existing = (
+        await conn.execute(
+            select(inbound_messages.c.id).where(
+                inbound_messages.c.channel == row["channel"],
+                inbound_messages.c.provider_id == row["provider_id"],
+            )
+        )
+    ).scalar_one()
+    return Receipt(existing, tracking_number_for(existing), duplicate=True)

@@ -1,0 +1,167 @@
+"""The gateway's tables. Alembic migrations in ``gateway/migrations`` create and evolve them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+# One row per message a provider handed us, stored before we acknowledge it.
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(64), nullable=False),
+    Column("provider_id", String(255), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("sender", String(320), nullable=False, default=""),
+    # The exact bytes received, and what is needed to verify and parse them again.
+    Column("raw_body", LargeBinary, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("public_url", Text, nullable=False, default=""),
+    # The parsed message (InboundMessage minus raw) for the pipeline; null when unparsed.
+    Column("message", JSON, nullable=True),
+    # received -> processed | unparsed | failed; superseded when a reprocess found its twin.
+    Column("state", String(16), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("request_id", String(32), nullable=True),
+    Column("processed_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("channel", "provider_id", name="uq_inbound_channel_provider"),
+    Index("ix_inbound_state", "state", "id"),
+)
+
+service_requests = Table(
+    "service_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tracking_number", String(16), nullable=False, unique=True),
+    Column("channel", String(64), nullable=False),
+    Column("channel_message_id", String(255), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("reporter_name", String(255), nullable=True),
+    Column("reporter_phone", String(32), nullable=True),
+    Column("reporter_email", String(320), nullable=True),
+    Column("reporter_address", String(320), nullable=True),
+    Column("anonymous", Boolean, nullable=False, default=False),
+    Column("language", String(8), nullable=False, default="en"),
+    Column("description", Text, nullable=False, default=""),
+    Column("original_text", Text, nullable=False, default=""),
+    Column("service_code", String(64), nullable=True),
+    Column("service_name", String(255), nullable=True),
+    Column("service_confidence", Float, nullable=False, default=0.0),
+    Column("attributes", JSON, nullable=False),
+    Column("lat", Float, nullable=True),
+    Column("long", Float, nullable=True),
+    Column("address", Text, nullable=True),
+    Column("zipcode", String(16), nullable=True),
+    Column("location_source", String(32), nullable=True),
+    Column("location_confidence", Float, nullable=True),
+    Column("media", JSON, nullable=False),
+    Column("emergency", Boolean, nullable=False, default=False),
+    Column("duplicate_of", String(16), nullable=True),
+    Column("needs_follow_up", JSON, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("case_id", String(255), nullable=True),
+    Column("case_token", String(255), nullable=True),
+    Index("ix_service_requests_status", "status", "received_at"),
+    Index("ix_service_requests_case_id", "case_id"),
+    Index("ix_service_requests_reporter_address", "reporter_address"),
+)
+
+# The request's history, shown to staff and, where public, to the resident.
+request_events = Table(
+    "request_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), ForeignKey("service_requests.id"), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("status", String(32), nullable=True),
+    Column("detail", JSON, nullable=False),
+    Index("ix_request_events_request", "request_id", "id"),
+)
+
+# Work to do outside any request: one row per (request, connector, kind).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("request_id", String(32), ForeignKey("service_requests.id"), nullable=False),
+    Column("connector", String(64), nullable=False),
+    Column("kind", String(32), nullable=False, default="deliver"),
+    # pending -> in_flight -> done | dead (and back to pending on a retryable failure)
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("lease_until", UtcDateTime(), nullable=True),
+    Column("claim_token", String(32), nullable=True),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("payload", JSON, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("case_id", String(255), nullable=True),
+    UniqueConstraint("request_id", "connector", "kind", name="uq_outbox_request_connector_kind"),
+    Index("ix_outbox_due", "state", "next_attempt_at"),
+)
+
+# Where each connector's status sync got to.
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("synced_until", UtcDateTime(), nullable=False),
+)
