@@ -1,0 +1,1 @@
+"""Understanding what residents wrote: pure functions composed by ``normalizer.pipeline``."""

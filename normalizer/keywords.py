@@ -1,0 +1,91 @@
+"""Keyword classifier: the catalog's keywords and synonyms in every language, typo-tolerant.
+
+It serves cities with no request history and services the history lacks, and its hit counts
+are features of the trained model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from gateway.records import Service
+from normalizer.fold import stem, tokens
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordIndex:
+    """Phrases by their first (stemmed) token, with the services each phrase points to."""
+
+    codes: tuple[str, ...]
+    phrases: dict[str, tuple[tuple[tuple[str, ...], int], ...]]
+    vocabulary: tuple[str, ...]
+    _cache: dict[str, str | None] = field(default_factory=dict, compare=False)
+
+
+def build_keyword_index(catalog: Sequence[Service]) -> KeywordIndex:
+    """Index every keyword, name and alias of every service in every language."""
+    codes = tuple(s.code for s in catalog)
+    by_first: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+    for index, service in enumerate(catalog):
+        words = [w for ws in service.keywords.values() for w in ws]
+        words += list(service.names.values())
+        for phrase in {tuple(stem(t) for t in tokens(w)) for w in words}:
+            if phrase:
+                by_first.setdefault(phrase[0], []).append((phrase, index))
+    vocab = sorted({t for ps in by_first.values() for p, _ in ps for t in p})
+    return KeywordIndex(codes, {k: tuple(v) for k, v in by_first.items()}, tuple(vocab))
+
+
+def keyword_hits(text: str, index: KeywordIndex) -> list[float]:
+    """Per service, the summed weight of keyword phrases found (longer phrases weigh more)."""
+    words = [_canonical(stem(t), index) for t in tokens(text)]
+    hits = [0.0] * len(index.codes)
+    for start, word in enumerate(words):
+        if word is None:
+            continue
+        for phrase, service in index.phrases.get(word, ()):
+            if tuple(words[start : start + len(phrase)]) == phrase:
+                hits[service] += float(len(phrase))
+    return hits
+
+
+def keyword_scores(text: str, index: KeywordIndex) -> list[tuple[str, float]]:
+    """Services ranked by keyword evidence as a probability-like score (empty when no hit)."""
+    hits = keyword_hits(text, index)
+    if not any(hits):
+        return []
+    weights = [math.exp(h) - 1.0 for h in hits]
+    total = sum(weights)
+    ranked = sorted(zip(index.codes, (w / total for w in weights), strict=True), key=_by_score)
+    return [pair for pair in ranked if pair[1] > 0]
+
+
+def _by_score(pair: tuple[str, float]) -> float:
+    return -pair[1]
+
+
+def _canonical(word: str, index: KeywordIndex) -> str | None:
+    """The keyword token this word is, allowing one typo in words of five letters or more."""
+    if word in index.phrases or len(word) < 5:
+        return word
+    cached = index._cache.get(word, "")
+    if cached != "":
+        return cached
+    found = _closest(word, index.vocabulary)
+    if len(index._cache) < 100_000:
+        index._cache[word] = found
+    return found
+
+
+def _closest(word: str, vocabulary: tuple[str, ...]) -> str | None:
+    """A vocabulary word one edit away that starts with the same letter (typos rarely do not)."""
+    limit = 1 if len(word) < 8 else 2
+    match = process.extractOne(word, vocabulary, scorer=OSA.distance, score_cutoff=limit)
+    if match is None or match[0][0] != word[0]:
+        return word
+    return str(match[0])
