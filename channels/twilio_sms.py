@@ -17,8 +17,18 @@ from gateway.errors import BadSignature, MalformedPayload
 from gateway.records import InboundMessage, Location, Media
 
 # Provider details kept beside the text for the conversation and the normalizer.
-_EXTRA_FIELDS = ("To", "ProfileName", "WaId", "MessageType", "OptOutType", "FromCity",
-                 "FromState", "FromZip", "FromCountry", "NumSegments")  # fmt: skip
+_EXTRA_FIELDS = (
+    "To",
+    "ProfileName",
+    "WaId",
+    "MessageType",
+    "OptOutType",
+    "FromCity",
+    "FromState",
+    "FromZip",
+    "FromCountry",
+    "NumSegments",
+)
 
 
 @register

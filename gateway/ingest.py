@@ -60,8 +60,9 @@ class IngestHandler:
             response = await self._ingest(req)
         except IngestError as exc:
             metrics.INBOUND.labels(name, exc.code).inc()
-            log.info("inbound.rejected", extra={"channel": name, "error": exc.code,
-                                                "reason": exc.reason})  # fmt: skip
+            log.info(
+                "inbound.rejected", extra={"channel": name, "error": exc.code, "reason": exc.reason}
+            )
             ack = self.channel.reject(req, exc) if req is not None else None
             if ack is not None:
                 return web.Response(text=ack.body, status=exc.status, content_type=ack.content_type)
@@ -112,9 +113,15 @@ class IngestHandler:
         for message, receipt in zip(messages, receipts, strict=True):
             outcome = "duplicate" if receipt.duplicate else "stored"
             metrics.INBOUND.labels(self.channel.name, outcome).inc()
-            log.info("inbound.stored", extra={"channel": message.channel, "outcome": outcome,
-                                              "provider_id": message.provider_id,
-                                              "sender": mask_address(message.sender)})  # fmt: skip
+            log.info(
+                "inbound.stored",
+                extra={
+                    "channel": message.channel,
+                    "outcome": outcome,
+                    "provider_id": message.provider_id,
+                    "sender": mask_address(message.sender),
+                },
+            )
         stored = [
             StoredMessage(m, r.tracking_number, r.duplicate)
             for m, r in zip(messages, receipts, strict=True)

@@ -70,3 +70,5 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # aiohttp's access log prints full URLs with query strings; our own ack metrics replace it.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Alembic announces its dialect on every readiness probe.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)

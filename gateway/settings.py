@@ -98,6 +98,9 @@ class Settings:
         return (template or key).format(**values)
 
 
+_DEFAULT_SERVER = ServerSettings()
+
+
 def load_settings(
     path: Path | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[Settings, list[ConfigError]]:
@@ -127,19 +130,19 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Settings:
     return Settings(
         base_dir=base_dir,
         database_url=normalize_database_url(
-            env.get("DATABASE_URL") or r.str_("database.url", DEFAULT_DATABASE_URL)
+            env.get("DATABASE_URL") or r.str_("database.url", DEFAULT_DATABASE_URL), base_dir
         ),
         city_name=r.str_("gateway.city_name", "311"),
         server=ServerSettings(
-            host=r.str_("server.host", ServerSettings.host),
+            host=r.str_("server.host", _DEFAULT_SERVER.host),
             port=port,
             public_url=r.str_("server.public_url", "").rstrip("/"),
             trust_proxy=r.bool_("server.trust_proxy", False),
-            max_body_bytes=r.int_("server.max_body_bytes", ServerSettings.max_body_bytes),
+            max_body_bytes=r.int_("server.max_body_bytes", _DEFAULT_SERVER.max_body_bytes),
         ),
         smtp=SmtpSettings(
             enabled=r.bool_("smtp.enabled", True),
-            host=r.str_("smtp.host", SmtpSettings.host),
+            host=r.str_("smtp.host", SmtpSettings().host),
             port=int(smtp_port) if smtp_port.isdigit() else r.int_("smtp.port", 2525),
         ),
         outbox=_outbox(r),
@@ -200,13 +203,18 @@ def _messages(r: _Reader) -> dict[str, dict[str, str]]:
     return messages
 
 
-def normalize_database_url(url: str) -> str:
-    """Accept the URLs hosts hand out (``postgres://``) and pick the async driver for them."""
+def normalize_database_url(url: str, base_dir: Path) -> str:
+    """Pick the async driver for the URLs hosts hand out; anchor a relative SQLite path."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]
-    if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    for prefix in ("sqlite:///", "sqlite+aiosqlite:///"):
+        if url.startswith(prefix):
+            path = url[len(prefix) :]
+            # A relative file is relative to the project, not to wherever the command ran.
+            if path and path != ":memory:" and not Path(path).is_absolute():
+                path = str(base_dir / path)
+            return "sqlite+aiosqlite:///" + path
     return url
 
 

@@ -17,16 +17,27 @@ def message_to_json(message: InboundMessage) -> dict[str, Any]:
         "text": message.text,
         "subject": message.subject,
         "media": [
-            {"content_type": m.content_type, "url": m.url, "path": m.path, "size": m.size,
-             "sha256": m.sha256}
+            {
+                "content_type": m.content_type,
+                "url": m.url,
+                "path": m.path,
+                "size": m.size,
+                "sha256": m.sha256,
+            }
             for m in message.media
         ],
-        "location": None if loc is None else {
-            "lat": loc.lat, "long": loc.long, "address": loc.address, "zipcode": loc.zipcode,
-            "source": loc.source, "confidence": loc.confidence,
+        "location": None
+        if loc is None
+        else {
+            "lat": loc.lat,
+            "long": loc.long,
+            "address": loc.address,
+            "zipcode": loc.zipcode,
+            "source": loc.source,
+            "confidence": loc.confidence,
         },
         "extra": dict(message.extra),
-    }  # fmt: skip
+    }
 
 
 def message_from_json(data: dict[str, Any], raw: bytes = b"") -> InboundMessage:

@@ -10,17 +10,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
-def make_engine(url: str, base_dir: Path | None = None) -> AsyncEngine:
+def make_engine(url: str) -> AsyncEngine:
     """An async engine for ``url``; SQLite files are made durable and their folder created."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        path = Path(parsed.database)
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-            parsed = parsed.set(database=str(path))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(parsed, connect_args={"timeout": 30})
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

@@ -129,26 +129,50 @@ class InboundWriter:
 
 
 async def _insert_job(conn: AsyncConnection, job: _Job) -> list[Receipt]:
-    env = job.envelope
-    now = datetime.now(UTC)
-    base = {
+    if job.error is not None:
+        return [await insert_unparsed(conn, job.envelope, job.error)]
+    return await insert_messages(conn, job.envelope, job.messages)
+
+
+def _base_row(env: Envelope) -> dict[str, Any]:
+    return {
         "channel": env.channel,
-        "received_at": now,
+        "received_at": datetime.now(UTC),
         "raw_body": env.raw_body,
         "headers": env.headers,
         "public_url": env.public_url,
     }
-    if job.error is not None:
-        # The same bad body retried by the provider gets the same provider id: stored once.
-        digest = hashlib.sha256(env.raw_body).hexdigest()
-        row = {**base, "provider_id": f"unparsed:{digest}", "sender": "", "message": None,
-               "state": UNPARSED, "error": job.error[:2000]}  # fmt: skip
-        return [await _insert_once(conn, row)]
+
+
+async def insert_unparsed(conn: AsyncConnection, env: Envelope, error: str) -> Receipt:
+    """Keep raw bytes that could not be parsed; the same bad body retried is stored once."""
+    digest = hashlib.sha256(env.raw_body).hexdigest()
+    row = {
+        **_base_row(env),
+        "provider_id": f"unparsed:{digest}",
+        "sender": "",
+        "message": None,
+        "state": UNPARSED,
+        "error": error[:2000],
+    }
+    return await _insert_once(conn, row)
+
+
+async def insert_messages(
+    conn: AsyncConnection, env: Envelope, messages: Sequence[InboundMessage]
+) -> list[Receipt]:
+    """Insert parsed messages in the caller's transaction; a known (channel, id) is not re-added."""
     receipts = []
-    for message in job.messages:
-        row = {**base, "channel": message.channel, "provider_id": message.provider_id,
-               "sender": message.sender[:320], "message": message_to_json(message),
-               "state": RECEIVED, "error": None}  # fmt: skip
+    for message in messages:
+        row = {
+            **_base_row(env),
+            "channel": message.channel,
+            "provider_id": message.provider_id,
+            "sender": message.sender[:320],
+            "message": message_to_json(message),
+            "state": RECEIVED,
+            "error": None,
+        }
         receipts.append(await _insert_once(conn, row))
     return receipts
 

@@ -40,7 +40,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -147,6 +147,8 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # The retry horizon counts from here: creation, or the last manual replay.
+    Column("retry_from", UtcDateTime(), nullable=False),
     Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("lease_until", UtcDateTime(), nullable=True),
     Column("claim_token", String(32), nullable=True),

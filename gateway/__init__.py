@@ -1,0 +1,1 @@
+"""311 multi-channel intake gateway."""

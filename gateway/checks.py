@@ -1,0 +1,46 @@
+"""Whole-configuration checks for ``check-config`` and start-up, beyond each key's own type."""
+
+from __future__ import annotations
+
+import channels
+from gateway import connectors
+from gateway.catalog import load_catalog
+from gateway.errors import ConfigError
+from gateway.settings import Settings
+
+_DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+def find_problems(settings: Settings) -> list[ConfigError]:
+    """Every problem with the settings, the catalog and the environment they name."""
+    problems: list[ConfigError] = []
+    if not settings.database_url.startswith(_DRIVERS):
+        problems.append(
+            ConfigError(
+                "database.url", "must be a sqlite:/// or postgresql:// URL (or set DATABASE_URL)"
+            )
+        )
+    problems += _plugin_problems(settings, "channels", channels.load_all())
+    problems += _plugin_problems(settings, "connectors", connectors.load_all())
+    if not settings.enabled_connectors():
+        problems.append(ConfigError("connectors", "enable at least one connector"))
+    try:
+        load_catalog(settings.catalog_path)
+    except ConfigError as exc:
+        problems.append(exc)
+    except OSError as exc:
+        problems.append(ConfigError("gateway.catalog", f"cannot read {exc.filename}"))
+    return problems
+
+
+def _plugin_problems(settings: Settings, section: str, registry: object) -> list[ConfigError]:
+    assert isinstance(registry, dict)  # noqa: S101 - both registries are dicts.
+    table = settings.channels if section == "channels" else settings.connectors
+    problems = []
+    for plugin in table.values():
+        if plugin.name not in registry:
+            known = ", ".join(sorted(registry))
+            problems.append(ConfigError(f"{section}.{plugin.name}", f"unknown; known: {known}"))
+        elif plugin.enabled:
+            problems += registry[plugin.name].validate(plugin.options)
+    return problems

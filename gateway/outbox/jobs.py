@@ -1,0 +1,170 @@
+"""Outbox rows: enqueue, claim with a lease, and settle (done, retry later, dead).
+
+Claiming is one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` so that on
+PostgreSQL any number of workers in any number of processes take disjoint jobs; SQLite runs one
+worker and a single statement is atomic there. Every settlement is conditional on the claim token,
+so a worker whose lease ran out cannot overwrite the work of the worker that took the job over.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.store.schema import outbox
+
+PENDING, IN_FLIGHT, DONE, DEAD = "pending", "in_flight", "done", "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    request_id: str
+    connector: str
+    kind: str
+    state: str
+    attempts: int
+    created_at: datetime
+    retry_from: datetime
+    next_attempt_at: datetime
+    idempotency_key: str
+    payload: Mapping[str, Any]
+    last_error: str | None
+    case_id: str | None
+    claim_token: str | None
+
+
+def _job(row: Any) -> Job:
+    m = row._mapping
+    return Job(**{name: m[name] for name in Job.__dataclass_fields__})
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    request_id: str,
+    connector: str,
+    *,
+    now: datetime,
+    kind: str = "deliver",
+    payload: Mapping[str, Any] | None = None,
+) -> None:
+    """Add a job in the caller's transaction; a job for the same (request, connector, kind) wins."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(outbox)
+        .values(
+            request_id=request_id,
+            connector=connector,
+            kind=kind,
+            state=PENDING,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+            retry_from=now,
+            next_attempt_at=now,
+            # Stable across retries and workers: the case system sees one key per request.
+            idempotency_key=f"{kind}-{connector}-{request_id}",
+            payload=dict(payload or {}),
+        )
+        .on_conflict_do_nothing(index_elements=["request_id", "connector", "kind"])
+    )
+    await conn.execute(statement)
+
+
+async def claim(
+    engine: AsyncEngine, connector: str, *, now: datetime, limit: int, lease_seconds: float
+) -> list[Job]:
+    """Take up to ``limit`` due jobs for ``connector``: pending and due, or leased and expired."""
+    if limit <= 0:
+        return []
+    c = outbox.c
+    due = or_(
+        and_(c.state == PENDING, c.next_attempt_at <= now),
+        and_(c.state == IN_FLIGHT, c.lease_until < now),
+    )
+    chosen = (
+        select(c.id)
+        .where(due, c.connector == connector)
+        .order_by(c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    token = uuid.uuid4().hex
+    statement = (
+        update(outbox)
+        .where(c.id.in_(chosen))
+        .values(
+            state=IN_FLIGHT,
+            attempts=c.attempts + 1,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            claim_token=token,
+            updated_at=now,
+        )
+        .returning(*outbox.c)
+    )
+    async with engine.begin() as conn:
+        return [_job(row) for row in await conn.execute(statement)]
+
+
+async def settle(
+    conn: AsyncConnection, job: Job, *, now: datetime, state: str, **values: Any
+) -> bool:
+    """Move a claimed job to ``state``; False when the claim was lost to another worker."""
+    statement = (
+        update(outbox)
+        .where(outbox.c.id == job.id, outbox.c.claim_token == job.claim_token)
+        .values(state=state, updated_at=now, lease_until=None, **values)
+    )
+    result = await conn.execute(statement)
+    return bool(result.rowcount)
+
+
+async def release(engine: AsyncEngine, job: Job, *, now: datetime) -> None:
+    """Give a claimed job back untried (its connector's breaker opened meanwhile)."""
+    async with engine.begin() as conn:
+        await settle(conn, job, now=now, state=PENDING, attempts=job.attempts - 1)
+
+
+async def list_jobs(
+    engine: AsyncEngine, *, state: str | None = None, limit: int = 100
+) -> list[Job]:
+    """Jobs, newest first, optionally in one state."""
+    query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+    if state:
+        query = query.where(outbox.c.state == state)
+    async with engine.connect() as conn:
+        return [_job(row) for row in await conn.execute(query)]
+
+
+async def retry(engine: AsyncEngine, job_ids: Sequence[int] | None, *, now: datetime) -> int:
+    """Make dead (or given) jobs due now with a fresh attempt count and horizon."""
+    statement = update(outbox).values(
+        state=PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        retry_from=now,
+        updated_at=now,
+        lease_until=None,
+        claim_token=None,
+    )
+    if job_ids is None:
+        statement = statement.where(outbox.c.state == DEAD)
+    else:
+        statement = statement.where(outbox.c.id.in_(job_ids), outbox.c.state != DONE)
+    async with engine.begin() as conn:
+        return int((await conn.execute(statement)).rowcount)
+
+
+async def depth(engine: AsyncEngine) -> dict[str, int]:
+    """How many jobs are in each state."""
+    query = select(outbox.c.state, func.count()).group_by(outbox.c.state)
+    async with engine.connect() as conn:
+        counts = {state: int(n) for state, n in await conn.execute(query)}
+    return {state: counts.get(state, 0) for state in (PENDING, IN_FLIGHT, DONE, DEAD)}

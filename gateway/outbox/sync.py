@@ -1,0 +1,102 @@
+"""Status sync: ask each connector that can for case changes, and record them on the requests.
+
+A status change becomes a ``status_changed`` event on the request, in the same transaction as the
+new status; telling the resident about it hangs off that event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.connectors import Connector
+from gateway.errors import DeliveryError
+from gateway.records import CaseUpdate, Status
+from gateway.store import requests
+from gateway.store.schema import service_requests, sync_cursors
+
+log = logging.getLogger(__name__)
+
+# Ask again for a little before the last cursor: case systems' clocks and commits lag.
+_OVERLAP = timedelta(minutes=5)
+_FIRST_LOOKBACK = timedelta(days=1)
+
+
+class StatusSync:
+    """Polls ``fetch_updates`` on every connector that implements it."""
+
+    def __init__(self, engine: AsyncEngine, connectors: Mapping[str, Connector]) -> None:
+        self.engine = engine
+        self.connectors = {n: c for n, c in connectors.items() if c.can_fetch_updates}
+
+    async def run_forever(self, interval_seconds: float) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("sync.round_failed")
+            await asyncio.sleep(interval_seconds)
+
+    async def run_once(self) -> int:
+        """One pass over every connector; returns how many requests changed status."""
+        changed = 0
+        for name, connector in self.connectors.items():
+            started = datetime.now(UTC)
+            async with self.engine.connect() as conn:
+                since = await _cursor(conn, name) or started - _FIRST_LOOKBACK
+            try:
+                updates = await connector.fetch_updates(since - _OVERLAP)
+            except DeliveryError as exc:
+                log.warning("sync.failed", extra={"connector": name, "reason": exc.reason})
+                continue
+            async with self.engine.begin() as conn:
+                for update in updates:
+                    changed += await apply_update(conn, name, update)
+                await _save_cursor(conn, name, started)
+        return changed
+
+
+async def apply_update(conn: AsyncConnection, connector: str, update: CaseUpdate) -> int:
+    """Record one case change on its request; 1 when the request's status changed."""
+    c = service_requests.c
+    row = (await conn.execute(select(c.id, c.status).where(c.case_id == update.case_id))).first()
+    if row is None:
+        return 0
+    status = Status.CLOSED if update.status.lower() == "closed" else Status.OPEN
+    if row.status == status.value:
+        return 0
+    await requests.set_status(conn, row.id, status.value)
+    await requests.add_event(
+        conn,
+        row.id,
+        "status_changed",
+        status=status.value,
+        detail={
+            "connector": connector,
+            "case_status": update.status,
+            "note": update.note,
+            "updated_at": update.updated_at.isoformat() if update.updated_at else None,
+        },
+    )
+    return 1
+
+
+async def _cursor(conn: AsyncConnection, connector: str) -> datetime | None:
+    query = select(sync_cursors.c.synced_until).where(sync_cursors.c.connector == connector)
+    value: datetime | None = (await conn.execute(query)).scalar_one_or_none()
+    return value
+
+
+async def _save_cursor(conn: AsyncConnection, connector: str, until: datetime) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(sync_cursors).values(connector=connector, synced_until=until)
+    statement = statement.on_conflict_do_update(
+        index_elements=["connector"], set_={"synced_until": until}
+    )
+    await conn.execute(statement)

@@ -1,0 +1,223 @@
+"""After the ack: normalize stored messages, make service requests, enqueue their deliveries.
+
+Each round takes a batch of received messages (PostgreSQL: locked with ``SKIP LOCKED`` so several
+workers share the work), normalizes them, and in one transaction creates the requests, their first
+events and one outbox job per connector, and marks the messages processed. A killed process leaves
+its messages ``received``; the next round takes them again, and nothing is half-done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway import metrics
+from gateway.outbox import jobs
+from gateway.records import (
+    InboundMessage,
+    NormalizedReport,
+    OpenRequest,
+    Service,
+    ServiceRequest,
+    Status,
+)
+from gateway.store import requests
+from gateway.store.codec import message_from_json
+from gateway.store.inbound import RECEIVED
+from gateway.store.schema import inbound_messages
+from gateway.tracking import tracking_number_for
+
+log = logging.getLogger(__name__)
+
+Normalize = Callable[[InboundMessage, Sequence[OpenRequest], datetime], Awaitable[NormalizedReport]]
+
+PROCESSED, FAILED = "processed", "failed"
+
+
+class Pipeline:
+    """Turns received messages into service requests and outbox jobs."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        normalize: Normalize,
+        catalog: Mapping[str, Service],
+        connectors: Sequence[str],
+        *,
+        duplicate_window: timedelta = timedelta(days=30),
+        batch_size: int = 50,
+        outbox_wake: asyncio.Event | None = None,
+    ) -> None:
+        self.engine = engine
+        self.normalize = normalize
+        self.catalog = catalog
+        self.connectors = connectors
+        self.duplicate_window = duplicate_window
+        self.batch_size = batch_size
+        self.outbox_wake = outbox_wake
+
+    async def run_forever(self, wake: asyncio.Event, poll_seconds: float) -> None:
+        """Process, then sleep until woken by an ingest or the poll interval passes."""
+        while True:
+            try:
+                done = await self.run_once()
+            except Exception:
+                log.exception("pipeline.round_failed")
+                done = 0
+            if done:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), poll_seconds)
+            wake.clear()
+
+    async def run_once(self) -> int:
+        """Process one batch; returns how many messages it settled."""
+        try:
+            count = await self._batch(limit=self.batch_size)
+        except Exception:
+            # A write failed for the whole batch: go one by one so one bad message is isolated.
+            log.warning("pipeline.batch_failed", exc_info=True)
+            count = await self._one_by_one()
+        if count and self.outbox_wake is not None:
+            self.outbox_wake.set()
+        return count
+
+    async def _batch(self, limit: int, after_id: int = 0) -> int:
+        now = datetime.now(UTC)
+        async with self.engine.begin() as conn:
+            rows = await _claim(conn, limit, after_id)
+            if not rows:
+                return 0
+            open_now = await requests.open_requests(conn, now - self.duplicate_window)
+            for row in rows:
+                await self._process(conn, row, open_now, now)
+        return len(rows)
+
+    async def _one_by_one(self) -> int:
+        async with self.engine.connect() as conn:
+            ids = [r.id for r in await conn.execute(_pending_ids(self.batch_size))]
+        for inbound_id in ids:
+            try:
+                await self._batch(limit=1, after_id=inbound_id - 1)
+            except Exception as exc:
+                log.exception("pipeline.message_failed", extra={"inbound_id": inbound_id})
+                await self._mark_failed(inbound_id, repr(exc))
+        return len(ids)
+
+    async def _process(
+        self, conn: AsyncConnection, row: Any, open_now: list[OpenRequest], now: datetime
+    ) -> None:
+        message = message_from_json(row.message, row.raw_body)
+        try:
+            report = await self.normalize(message, open_now, now)
+        except Exception as exc:
+            # A normalizer bug must not stall the queue: the message is flagged for staff.
+            log.exception("pipeline.normalize_failed", extra={"inbound_id": row.id})
+            await _settle_inbound(conn, row.id, FAILED, error=f"normalizer: {exc!r}")
+            metrics.PIPELINE.labels("failed").inc()
+            return
+        request = self._request(row, message, report, now)
+        await requests.insert_request(conn, request)
+        await requests.add_event(
+            conn,
+            request.id,
+            "received",
+            status=request.status.value,
+            detail={
+                "channel": request.channel,
+                "inbound_id": row.id,
+                "flags": _flag_names(request),
+            },
+        )
+        for connector in self.connectors:
+            await jobs.enqueue(conn, request.id, connector, now=now)
+        await _settle_inbound(conn, row.id, PROCESSED, request_id=request.id)
+        if request.location and request.location.lat is not None and request.location.long:
+            open_now.append(
+                OpenRequest(
+                    request.tracking_number,
+                    request.service_code,
+                    request.location.lat,
+                    request.location.long,
+                    now,
+                )
+            )
+        metrics.PIPELINE.labels("processed").inc()
+
+    def _request(
+        self, row: Any, message: InboundMessage, report: NormalizedReport, now: datetime
+    ) -> ServiceRequest:
+        code = report.classification.service_code
+        service = self.catalog.get(code) if code else None
+        return ServiceRequest(
+            id=uuid.uuid4().hex,
+            tracking_number=tracking_number_for(row.id),
+            channel=message.channel,
+            channel_message_id=message.provider_id,
+            received_at=row.received_at,
+            updated_at=now,
+            reporter=report.reporter,
+            description=report.description,
+            original_text=report.original_text,
+            service_code=code,
+            service_name=service.name(report.reporter.language) if service else None,
+            service_confidence=report.classification.confidence,
+            location=report.location,
+            media=report.media or message.media,
+            flags=report.flags,
+            status=Status.ACCEPTED,
+        )
+
+    async def _mark_failed(self, inbound_id: int, error: str) -> None:
+        async with self.engine.begin() as conn:
+            await _settle_inbound(conn, inbound_id, FAILED, error=error)
+
+
+def _pending_ids(limit: int) -> Any:
+    c = inbound_messages.c
+    return select(c.id).where(c.state == RECEIVED).order_by(c.id).limit(limit)
+
+
+async def _claim(conn: AsyncConnection, limit: int, after_id: int) -> list[Any]:
+    c = inbound_messages.c
+    query = (
+        select(c.id, c.message, c.raw_body, c.received_at)
+        .where(c.state == RECEIVED, c.id > after_id)
+        .order_by(c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await conn.execute(query))
+
+
+async def _settle_inbound(
+    conn: AsyncConnection,
+    inbound_id: int,
+    state: str,
+    *,
+    request_id: str | None = None,
+    error: str | None = None,
+) -> None:
+    await conn.execute(
+        update(inbound_messages)
+        .where(inbound_messages.c.id == inbound_id)
+        .values(state=state, request_id=request_id, error=error, processed_at=datetime.now(UTC))
+    )
+
+
+def _flag_names(request: ServiceRequest) -> list[str]:
+    flags = request.flags
+    names = [f"needs_{item}" for item in flags.needs_follow_up]
+    if flags.emergency:
+        names.append("emergency")
+    if flags.possible_duplicate_of:
+        names.append(f"possible_duplicate_of:{flags.possible_duplicate_of}")
+    return names

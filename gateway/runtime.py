@@ -1,0 +1,124 @@
+"""One process's parts, built from the settings: database, channels, connectors, normalizer.
+
+``python -m gateway run`` starts the web server, the SMTP listener and the worker on one Runtime;
+``web`` and ``worker`` start one role each. PostgreSQL lets any number of each run side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import channels
+from channels import Channel, ChannelContext
+from gateway import connectors as connector_registry
+from gateway.catalog import load_catalog
+from gateway.connectors import Connector
+from gateway.errors import ConfigError
+from gateway.outbox.sync import StatusSync
+from gateway.outbox.worker import OutboxWorker
+from gateway.pipeline import Normalize, Pipeline
+from gateway.records import (
+    Classification,
+    InboundMessage,
+    NormalizedReport,
+    OpenRequest,
+    Reporter,
+    Service,
+)
+from gateway.settings import Settings
+from gateway.store.database import make_engine
+from gateway.store.inbound import InboundWriter
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """The shared parts of a gateway process."""
+
+    def __init__(self, settings: Settings, engine: AsyncEngine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or make_engine(settings.database_url)
+        self.writer = InboundWriter(self.engine)
+        # Set by an ingest in this process so the pipeline starts at once instead of polling.
+        self.pipeline_wake = asyncio.Event()
+        self.outbox_wake = asyncio.Event()
+        self._connectors: dict[str, Connector] | None = None
+
+    @cached_property
+    def catalog(self) -> Mapping[str, Service]:
+        return {s.code: s for s in load_catalog(self.settings.catalog_path)}
+
+    def channels(self) -> list[Channel]:
+        """The enabled channels, built with their options; unknown names fail loudly."""
+        registry = channels.load_all()
+        context = ChannelContext(self.settings.city_name, self.settings.message)
+        built = []
+        for plugin in self.settings.enabled_channels():
+            if plugin.name not in registry:
+                raise ConfigError(f"channels.{plugin.name}", "no such channel")
+            built.append(registry[plugin.name](plugin.options, context))
+        return built
+
+    def connectors(self) -> dict[str, Connector]:
+        """The enabled connectors, built once per process."""
+        if self._connectors is None:
+            registry = connector_registry.load_all()
+            self._connectors = {}
+            for plugin in self.settings.enabled_connectors():
+                if plugin.name not in registry:
+                    raise ConfigError(f"connectors.{plugin.name}", "no such connector")
+                self._connectors[plugin.name] = registry[plugin.name](plugin.options)
+        return self._connectors
+
+    def normalizer(self) -> Normalize:
+        """The normalizing step the pipeline calls after the ack."""
+        return passthrough
+
+    def pipeline(self) -> Pipeline:
+        return Pipeline(
+            self.engine,
+            self.normalizer(),
+            self.catalog,
+            list(self.connectors()),
+            outbox_wake=self.outbox_wake,
+        )
+
+    def outbox_worker(self) -> OutboxWorker:
+        return OutboxWorker(
+            self.engine, self.connectors(), self.settings.outbox, wake=self.outbox_wake
+        )
+
+    async def work(self) -> None:
+        """The worker role: pipeline, deliveries and status sync, until cancelled."""
+        outbox = self.settings.outbox
+        tasks = [
+            self.pipeline().run_forever(self.pipeline_wake, outbox.poll_interval_seconds),
+            self.outbox_worker().run_forever(),
+            StatusSync(self.engine, self.connectors()).run_forever(outbox.status_sync_seconds),
+        ]
+        await asyncio.gather(*tasks)
+
+    async def close(self) -> None:
+        for connector in (self._connectors or {}).values():
+            await connector.close()
+        await self.engine.dispose()
+
+
+async def passthrough(
+    message: InboundMessage, open_requests: Sequence[OpenRequest], now: datetime
+) -> NormalizedReport:
+    """Until the normalizer is wired in: the text as it came, the sender as the reply address."""
+    return NormalizedReport(
+        description=message.text.strip(),
+        original_text=message.text,
+        reporter=Reporter(address=message.sender),
+        classification=Classification(service_code=None),
+        location=message.location,
+        media=message.media,
+    )
