@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import aiohttp
 from multidict import CIMultiDict
@@ -42,9 +42,6 @@ class HttpReply:
 
 class HttpConnector(Connector):
     """A connector that talks HTTP: one ``aiohttp.ClientSession``, made on first use."""
-
-    # How the error messages name the far end ("open311", "webhook").
-    who: ClassVar[str] = "http"
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)
@@ -84,11 +81,11 @@ class HttpConnector(Connector):
                 return HttpReply(resp.status, CIMultiDict(resp.headers), body)
         except TimeoutError as exc:
             raise TransientDeliveryError(
-                f"{self.who}: no answer within {self.timeout_seconds:g}s"
+                f"{self.name}: no answer within {self.timeout_seconds:g}s"
             ) from exc
         except aiohttp.ClientError as exc:
             raise TransientDeliveryError(
-                f"{self.who}: connection failed: {type(exc).__name__}"
+                f"{self.name}: connection failed: {type(exc).__name__}"
             ) from exc
 
     def check_status(self, reply: HttpReply, describe: Callable[[bytes], str]) -> None:
@@ -96,7 +93,7 @@ class HttpConnector(Connector):
         if 200 <= reply.status < 300:
             return
         detail = describe(reply.body)
-        reason = f"{self.who} answered HTTP {reply.status}" + (f": {detail}" if detail else "")
+        reason = f"{self.name} answered HTTP {reply.status}" + (f": {detail}" if detail else "")
         log.warning("connector.rejected", extra={"connector": self.name, "status": reply.status})
         if reply.status >= 500 or reply.status in _TRANSIENT_4XX:
             retry_after = parse_retry_after(reply.headers.get("Retry-After"))
@@ -109,7 +106,7 @@ class HttpConnector(Connector):
             return json.loads(reply.body)
         except ValueError as exc:
             raise TransientDeliveryError(
-                f"{self.who} answered HTTP {reply.status} with a body that is not JSON: "
+                f"{self.name} answered HTTP {reply.status} with a body that is not JSON: "
                 f"{snippet(reply.body)!r}",
                 status=reply.status,
             ) from exc

@@ -43,7 +43,6 @@ class Open311Connector(HttpConnector):
     """A city CRM that speaks GeoReport v2 in JSON."""
 
     name = "open311"
-    who = "open311"
     required_options = ("endpoint",)
 
     @classmethod

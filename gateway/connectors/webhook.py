@@ -44,7 +44,6 @@ class WebhookConnector(HttpConnector):
     """Any case system that accepts a signed JSON POST."""
 
     name = "webhook"
-    who = "webhook"
     required_options = ("url", "secret_env")
 
     @classmethod

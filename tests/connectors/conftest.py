@@ -69,6 +69,28 @@ async def webhook(crm: FakeCrm, secrets_env: None) -> AsyncIterator[WebhookConne
     await connector.close()
 
 
+POTHOLE_ATTRIBUTES = {
+    "SIZE": "large",
+    "LOCATION_IN_ROAD": "crosswalk",
+    "NEAR": ["manhole", "utility_patch"],
+    "DEPTH_IN": 5,
+}
+POTHOLE_LOCATION = Location(
+    lat=41.483207,
+    long=-71.312674,
+    address="280 Spring St, Newport, RI 02840",
+    zipcode="02840",
+    source="text",
+    confidence=0.9,
+)
+POTHOLE_PHOTO = Media(
+    content_type="image/jpeg",
+    url="https://gateway.newport311.example.org/media/K7M2QX/1.jpg",
+    size=183211,
+    sha256="9f" * 32,
+)
+
+
 @pytest.fixture
 def pothole() -> ServiceRequest:
     """The Spring St pothole of the shared fixtures (tracking number K7M2QX), fully filled in."""
@@ -92,28 +114,9 @@ def pothole() -> ServiceRequest:
         service_code="pothole",
         service_name="Pothole",
         service_confidence=0.93,
-        attributes={
-            "SIZE": "large",
-            "LOCATION_IN_ROAD": "crosswalk",
-            "NEAR": ["manhole", "utility_patch"],
-            "DEPTH_IN": 5,
-        },
-        location=Location(
-            lat=41.483207,
-            long=-71.312674,
-            address="280 Spring St, Newport, RI 02840",
-            zipcode="02840",
-            source="text",
-            confidence=0.9,
-        ),
-        media=(
-            Media(
-                content_type="image/jpeg",
-                url="https://gateway.newport311.example.org/media/K7M2QX/1.jpg",
-                size=183211,
-                sha256="9f" * 32,
-            ),
-        ),
+        attributes=POTHOLE_ATTRIBUTES,
+        location=POTHOLE_LOCATION,
+        media=(POTHOLE_PHOTO,),
         flags=Flags(needs_follow_up=("photo",)),
         status=Status.ACCEPTED,
     )

@@ -30,16 +30,17 @@ from aiohttp import web
 
 from tests.fakes.georeport import (
     FORM_TYPE,
+    Reply,
     case_view,
-    error_body,
+    error_response,
     form_fields,
     in_window,
     post_errors,
+    respond,
     w3c,
 )
 
 NOTICE = "The city will review this request within 2 business days."
-Reply = tuple[int, bytes, dict[str, str]]
 
 
 class FakeCrm:
@@ -153,13 +154,13 @@ class FakeCrm:
         body = await request.read()
         early = await self._intake(request)
         if early:
-            return _respond(early)
+            return respond(early)
         if not request.content_type.startswith("application/x-www-form-urlencoded"):
-            return _error(400, f"Content-Type must be {FORM_TYPE}")
+            return error_response(400, f"Content-Type must be {FORM_TYPE}")
         fields = form_fields(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         failure = post_errors(fields, self.api_key, self.jurisdiction_id)
         if failure:
-            return _respond(failure)
+            return respond(failure)
         return self._create("open311", request, fields, self._open311_answer)
 
     def _open311_answer(self, case_id: str, fields: dict[str, Any]) -> Reply:
@@ -176,19 +177,19 @@ class FakeCrm:
         body = await request.read()
         early = await self._intake(request)
         if early:
-            return _respond(early)
+            return respond(early)
         if self.webhook_secret is not None:
             expected = (
                 "sha256=" + hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
             )
             if not hmac.compare_digest(expected, request.headers.get("X-Gateway-Signature", "")):
-                return _respond((401, b'{"error": "bad_signature"}', {}))
+                return respond((401, b'{"error": "bad_signature"}', {}))
         if not request.headers.get("X-Gateway-Timestamp", "").isdigit():
-            return _respond((400, b'{"error": "X-Gateway-Timestamp is missing"}', {}))
+            return respond((400, b'{"error": "X-Gateway-Timestamp is missing"}', {}))
         try:
             record = json.loads(body)
         except ValueError:
-            return _respond((400, b'{"error": "body is not JSON"}', {}))
+            return respond((400, b'{"error": "body is not JSON"}', {}))
         return self._create("webhook", request, record, self._webhook_answer)
 
     def _webhook_answer(self, case_id: str, fields: dict[str, Any]) -> Reply:
@@ -198,7 +199,7 @@ class FakeCrm:
         """Make a case, or give the first answer again for a known ``Idempotency-Key``."""
         key = request.headers.get("Idempotency-Key")
         if key and (kind, key) in self._answers:
-            return _respond(self._answers[(kind, key)])
+            return respond(self._answers[(kind, key)])
         case_id = f"CRM-{next(self._serial):06d}"
         now = datetime.now(UTC)
         self.cases[case_id] = {**fields, "idempotency_key": key}
@@ -208,16 +209,18 @@ class FakeCrm:
         if key:
             self._answers[(kind, key)] = reply
         self._dump()
-        return _respond(reply)
+        return respond(reply)
 
     async def _get_requests(self, request: web.Request) -> web.Response:
         self.seen.append(("GET", request.path_qs))
         canned = self._take_canned("GET")
         if canned:
-            return _respond(canned)
+            return respond(canned)
         query = request.query
         if self.jurisdiction_id and query.get("jurisdiction_id") != self.jurisdiction_id:
-            return _error(404, f"jurisdiction_id {query.get('jurisdiction_id')} was not found")
+            return error_response(
+                404, f"jurisdiction_id {query.get('jurisdiction_id')} was not found"
+            )
         ids = [i for i in query.get("service_request_id", "").split(",") if i]
         try:
             chosen = ids or [
@@ -226,7 +229,7 @@ class FakeCrm:
                 if in_window(meta["created"], query.get("start_date"), query.get("end_date"))
             ]
         except ValueError as exc:
-            return _error(400, str(exc))
+            return error_response(400, str(exc))
         status = query.get("status")
         views = [self._view(cid) for cid in chosen if cid in self.cases]
         return web.json_response([v for v in views if not status or v["status"] == status])
@@ -235,17 +238,17 @@ class FakeCrm:
         self.seen.append(("GET", request.path_qs))
         case_id = request.match_info["id"]
         if case_id not in self.cases:
-            return _error(404, f"service_request_id {case_id} was not found")
+            return error_response(404, f"service_request_id {case_id} was not found")
         return web.json_response([self._view(case_id)])
 
     async def _get_token(self, request: web.Request) -> web.Response:
         self.seen.append(("GET", request.path_qs))
         canned = self._take_canned("GET")
         if canned:
-            return _respond(canned)
+            return respond(canned)
         token = request.match_info["token"]
         if token not in self.tokens:
-            return _error(404, f"token {token} was not found")
+            return error_response(404, f"token {token} was not found")
         return web.json_response([{"service_request_id": self.tokens[token], "token": token}])
 
     def _view(self, case_id: str) -> dict[str, Any]:
@@ -262,16 +265,6 @@ class FakeCrm:
         tmp = self.state_file.with_name(self.state_file.name + ".tmp")
         tmp.write_text(json.dumps({"cases": self.cases, "posts": self.posts}))
         os.replace(tmp, self.state_file)
-
-
-def _respond(reply: Reply) -> web.Response:
-    status, body, headers = reply
-    headers = {"Content-Type": "application/json; charset=utf-8", **headers}
-    return web.Response(status=status, body=body, headers=headers)
-
-
-def _error(status: int, description: str) -> web.Response:
-    return _respond((status, error_body(status, description), {}))
 
 
 async def _serve(args: argparse.Namespace) -> None:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp import web
+
 FORM_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 # W3C datetime as the spec requires it: a full date and time with Z or an offset.
 W3C = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
@@ -21,6 +23,18 @@ Reply = tuple[int, bytes, dict[str, str]]
 def error_body(status: int | str, description: str) -> bytes:
     """A GeoReport error array with one error."""
     return json.dumps([{"code": status, "description": description}]).encode()
+
+
+def respond(reply: Reply) -> web.Response:
+    """A reply as a JSON response with its extra headers."""
+    status, body, headers = reply
+    headers = {"Content-Type": "application/json; charset=utf-8", **headers}
+    return web.Response(status=status, body=body, headers=headers)
+
+
+def error_response(status: int, description: str) -> web.Response:
+    """A GeoReport error answer with one error."""
+    return respond((status, error_body(status, description), {}))
 
 
 def form_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
