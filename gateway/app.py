@@ -48,7 +48,7 @@ def create_app(runtime: Runtime) -> web.Application:
             channel, runtime.writer, runtime.settings.server, runtime.pipeline_wake.set
         )
         for method in channel.methods:
-            app.router.add_route(method, channel.route, handler)
+            app.router.add_route(method, channel.route, handler.handle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)

@@ -51,7 +51,7 @@ class IngestHandler:
         self.server = server
         self.on_stored = on_stored
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         name = self.channel.name
         req: WebhookRequest | None = None

@@ -1,11 +1,84 @@
-"""Shared test settings: where the shared fixtures and data live."""
+"""Shared test settings and fixtures: fixture paths, databases (SQLite always, PostgreSQL when
+``TEST_DATABASE_URL`` is set), and the gateway's own config written for a test."""
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import asyncpg
+import pytest
+
+from gateway.settings import normalize_database_url
+from gateway.store.migrate import upgrade
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # ../shared sits beside the checkout on developer machines and in CI.
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SHARED_FIXTURES = SHARED / "fixtures"
 SHARED_DATA = SHARED / "data"
+TWILIO_TOKEN = "fixture_auth_token_not_real_0000"
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def postgres_admin_url() -> str | None:
+    """The PostgreSQL the tests may create databases in, from ``TEST_DATABASE_URL``."""
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+async def _create_postgres_database() -> tuple[str, str]:
+    admin = postgres_admin_url()
+    assert admin is not None
+    name = f"gw_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(admin.replace("+asyncpg", ""))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = admin.rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+async def _drop_postgres_database(name: str) -> None:
+    admin = postgres_admin_url()
+    assert admin is not None
+    conn = await asyncpg.connect(admin.replace("+asyncpg", ""))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, migrated database: a SQLite file, and PostgreSQL when TEST_DATABASE_URL is set."""
+    if request.param == "sqlite":
+        url = normalize_database_url(f"sqlite:///{tmp_path / 'gateway.db'}", tmp_path)
+        await upgrade(url)
+        yield url
+        return
+    if postgres_admin_url() is None:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    name, raw = await _create_postgres_database()
+    url = normalize_database_url(raw, tmp_path)
+    await upgrade(url)
+    try:
+        yield url
+    finally:
+        await _drop_postgres_database(name)
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path: Path) -> str:
+    """A fresh, migrated SQLite file."""
+    url = normalize_database_url(f"sqlite:///{tmp_path / 'gateway.db'}", tmp_path)
+    await upgrade(url)
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _twilio_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
