@@ -13,7 +13,7 @@ from gateway.runtime import Runtime
 from gateway.store.schema import inbound_messages
 from gateway.tracking import ALPHABET
 from tests.conftest import SHARED_FIXTURES
-from tests.support import FORM, folder_only, post_twilio, serve, make_settings, twilio_headers
+from tests.support import FORM, folder_only, make_settings, post_twilio, serve, twilio_headers
 
 MESSAGING = sorted(
     p
@@ -90,7 +90,7 @@ async def test_bad_signature_is_403_and_stores_nothing(runtime: Runtime) -> None
     body = SMS.read_bytes()
     async with serve(runtime) as client:
         url = str(client.make_url("/webhooks/twilio/sms"))
-        headers = twilio_headers(url, body, token="not-the-city-token")  # noqa: S106
+        headers = twilio_headers(url, body, token="not-the-city-token")
         resp = await client.post("/webhooks/twilio/sms", data=body, headers=headers)
         missing = await client.post(
             "/webhooks/twilio/sms", data=body, headers={"Content-Type": FORM}
