@@ -1,0 +1,82 @@
+"""Category: the history-trained model and the catalog's keywords, combined into catalog codes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from gateway.records import Classification, Service
+from normalizer.classifier import Analyzers, TextModel, predict
+from normalizer.fold import fold
+from normalizer.keywords import KeywordIndex, build_keyword_index, keyword_scores
+
+
+@dataclass(frozen=True, slots=True)
+class Classifier:
+    """What classification needs at run time; ``model`` is None when no history was trained."""
+
+    keywords: KeywordIndex
+    model: TextModel | None
+    analyzers: Analyzers | None
+    # Model label (a history category) -> catalog service code.
+    label_codes: Mapping[str, str]
+    threshold: float
+    keyword_weight: float
+
+
+def build_classifier(
+    catalog: Sequence[Service],
+    model: TextModel | None,
+    *,
+    threshold: float,
+    keyword_weight: float,
+) -> Classifier:
+    """Prepare the keyword index, the model's analyzers and the label-to-code map."""
+    analyzers = Analyzers.of(model) if model is not None else None
+    labels = model.labels if model is not None else ()
+    return Classifier(
+        build_keyword_index(catalog),
+        model,
+        analyzers,
+        map_labels(labels, catalog),
+        threshold,
+        keyword_weight,
+    )
+
+
+def map_labels(labels: Sequence[str], catalog: Sequence[Service]) -> dict[str, str]:
+    """History categories to service codes, by code, alias or name (case and accents ignored)."""
+    known: dict[str, str] = {}
+    for service in catalog:
+        for name in (service.code, *service.aliases, *service.names.values()):
+            known.setdefault(fold(name).strip(), service.code)
+    return {label: known[fold(label).strip()] for label in labels if fold(label).strip() in known}
+
+
+def classify(text: str, classifier: Classifier) -> Classification:
+    """The service code, its confidence, the top three, and whether it is too unsure to file."""
+    scores: dict[str, float] = {}
+    keyword = keyword_scores(text, classifier.keywords)
+    if classifier.model is not None and classifier.label_codes:
+        probs = predict(classifier.model, text, classifier.analyzers)
+        for label, p in zip(classifier.model.labels, probs, strict=True):
+            code = classifier.label_codes.get(label)
+            if code is not None:
+                scores[code] = scores.get(code, 0.0) + p
+        total = sum(scores.values()) or 1.0
+        weight = classifier.keyword_weight if keyword else 0.0
+        scores = {c: (1.0 - weight) * s / total for c, s in scores.items()}
+        for code, s in keyword:
+            scores[code] = scores.get(code, 0.0) + weight * s
+    else:
+        scores = dict(keyword)
+    top = sorted(scores.items(), key=lambda item: -item[1])[:3]
+    if not top:
+        return Classification(service_code=None)
+    code, confidence = top[0]
+    return Classification(
+        service_code=code,
+        confidence=round(confidence, 4),
+        top=tuple((c, round(s, 4)) for c, s in top),
+        low_confidence=confidence < classifier.threshold,
+    )

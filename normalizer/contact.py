@@ -1,0 +1,71 @@
+"""Who wrote: phone numbers to E.164 (libphonenumber), emails lower-cased, anonymity honoured."""
+
+from __future__ import annotations
+
+import re
+from email.utils import parseaddr
+
+import phonenumbers
+
+from gateway.records import InboundMessage, Reporter
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Provider address schemes that wrap a phone number ("whatsapp:+14015550172").
+PHONE_SCHEMES = ("whatsapp:", "sms:", "tel:", "messenger:")
+
+
+def normalize_phone(raw: str, region: str = "US") -> str | None:
+    """The number in E.164 (+14015550123), or None if it is not a valid phone number."""
+    value = raw.strip()
+    for scheme in PHONE_SCHEMES:
+        if value.lower().startswith(scheme):
+            value = value[len(scheme) :]
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str) -> str | None:
+    """The bare address, lower-cased ("Ana <Ana@Example.org>" -> "ana@example.org"), or None."""
+    _, address = parseaddr(raw.strip())
+    address = address.strip().lower()
+    return address if _EMAIL.match(address) else None
+
+
+def build_reporter(message: InboundMessage, language: str, region: str = "US") -> Reporter:
+    """The reporter of a message; an anonymous one carries no contact at all."""
+    if message.extra.get("anonymous") == "1":
+        return Reporter(anonymous=True, language=language)
+    sender = message.sender.strip()
+    email = normalize_email(sender) if "@" in sender else None
+    phone = None if email else normalize_phone(sender, region)
+    return Reporter(
+        name=_name(message) or None,
+        phone=phone,
+        email=email or (normalize_email(message.extra.get("email", "")) or None),
+        address=_reply_address(sender, phone, email),
+        language=language,
+    )
+
+
+def _reply_address(sender: str, phone: str | None, email: str | None) -> str | None:
+    """The channel address to answer on, normalised but keeping the provider's scheme."""
+    if email:
+        return email
+    if phone:
+        scheme = next((s for s in PHONE_SCHEMES if sender.lower().startswith(s)), "")
+        return f"{scheme}{phone}"
+    return sender or None
+
+
+def _name(message: InboundMessage) -> str:
+    """A display name the provider gave (WhatsApp ProfileName, an email From name)."""
+    for key in ("name", "ProfileName", "profile_name", "display_name"):
+        if message.extra.get(key):
+            return message.extra[key].strip()
+    name, _ = parseaddr(message.sender)
+    return name.strip()

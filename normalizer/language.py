@@ -1,0 +1,73 @@
+"""Language among the city's configured ones, reliable on short texts.
+
+Lingua's n-gram models decide, helped by word evidence: the catalog's own words in each
+language and a few function words, because on a dozen words Lingua alone can be fooled by an
+English street name inside a Spanish sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
+
+from gateway.records import Service
+from normalizer.fold import tokens
+
+# Frequent function words that are not words of another of these languages.
+_EN = "the is are was there in on of and to my it this that with at near by not from have has been"
+_ES = "el la los las es hay en de del y que mi un una esta este por para con cerca frente no desde"
+FUNCTION_WORDS: Mapping[str, frozenset[str]] = {
+    "en": frozenset(_EN.split(" ")),
+    "es": frozenset(_ES.split(" ")),
+}
+# Each distinctive word is worth this much log-odds against Lingua's view.
+WORD_WEIGHT = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageModel:
+    """A Lingua detector for the configured languages plus per-language word lists."""
+
+    languages: tuple[str, ...]
+    detector: LanguageDetector | None
+    words: Mapping[str, frozenset[str]]
+
+
+def supported_languages() -> frozenset[str]:
+    """ISO 639-1 codes Lingua can detect."""
+    return frozenset(code.name.lower() for code in IsoCode639_1.__members__.values())
+
+
+def build_language_model(languages: Sequence[str], catalog: Sequence[Service]) -> LanguageModel:
+    """Build the detector once at start; the first language is the default."""
+    detector = None
+    if len(languages) > 1:
+        codes = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in languages]
+        detector = LanguageDetectorBuilder.from_languages(*codes).build()
+    vocab: dict[str, set[str]] = {lang: set(FUNCTION_WORDS.get(lang, ())) for lang in languages}
+    for service in catalog:
+        for lang, phrases in service.keywords.items():
+            if lang in vocab:
+                vocab[lang].update(t for w in phrases for t in tokens(w) if len(t) > 3)
+    # A word two languages share is no evidence for either.
+    shared = {w for a in vocab for b in vocab if a != b for w in vocab[a] & vocab[b]}
+    distinct = {lang: frozenset(v - shared) for lang, v in vocab.items()}
+    return LanguageModel(tuple(languages), detector, distinct)
+
+
+def detect_language(text: str, model: LanguageModel) -> str:
+    """The most likely configured language of the text (the default when there is no text)."""
+    if model.detector is None or not text.strip():
+        return model.languages[0]
+    scores = {lang: 0.0 for lang in model.languages}
+    for value in model.detector.compute_language_confidence_values(text):
+        code = value.language.iso_code_639_1.name.lower()
+        if code in scores:
+            scores[code] = value.value * 2.0
+    for word in tokens(text):
+        for lang, vocab in model.words.items():
+            if word in vocab:
+                scores[lang] += WORD_WEIGHT
+    return max(model.languages, key=lambda lang: scores[lang])
