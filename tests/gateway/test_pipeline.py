@@ -1,0 +1,101 @@
+"""After the ack: stored messages become service requests with events and outbox jobs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from gateway.outbox import jobs
+from gateway.records import InboundMessage, NormalizedReport, OpenRequest
+from gateway.runtime import Runtime
+from gateway.store import requests
+from gateway.store.inbound import Envelope
+from gateway.store.schema import inbound_messages, service_requests
+from tests.support import make_settings
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path, database_url: str) -> AsyncIterator[Runtime]:
+    overrides = {
+        "connectors": {
+            "folder": {"enabled": True, "path": str(tmp_path / "cases")},
+            "webhook": {"enabled": True, "url": "http://127.0.0.1:9/cases", "secret_env": "HOME"},
+        }
+    }
+    runtime = Runtime(make_settings(tmp_path, database_url, overrides))
+    await runtime.writer.start()
+    yield runtime
+    await runtime.writer.stop()
+    await runtime.close()
+
+
+def sms(sid: str, text: str) -> InboundMessage:
+    return InboundMessage(channel="twilio_sms", provider_id=sid, sender="+14015550142", text=text)
+
+
+async def store(runtime: Runtime, *messages: InboundMessage) -> list[str]:
+    envelope = Envelope("twilio_sms", b"raw", {"content-type": "x"}, "http://x/")
+    receipts = await runtime.writer.store(envelope, messages)
+    return [r.tracking_number for r in receipts]
+
+
+async def test_stored_message_becomes_a_request_with_history_and_one_job_per_connector(
+    runtime: Runtime,
+) -> None:
+    (number,) = await store(runtime, sms("SM1", "  big hole on spring st  "))
+    assert await runtime.pipeline().run_once() == 1
+    async with runtime.engine.connect() as conn:
+        request = await requests.get_by_tracking_number(conn, number)
+        assert request is not None
+        history = await requests.events(conn, request.id)
+        inbound = (await conn.execute(select(inbound_messages))).one()
+    assert request.description == "big hole on spring st"
+    assert request.original_text == "  big hole on spring st  "
+    assert request.reporter.address == "+14015550142"
+    assert request.status.value == "accepted"
+    assert [e["kind"] for e in history] == ["received"]
+    assert inbound.state == "processed" and inbound.request_id == request.id
+    queued = await jobs.list_jobs(runtime.engine)
+    assert sorted(j.connector for j in queued) == ["folder", "webhook"]
+    assert all(j.request_id == request.id and j.state == jobs.PENDING for j in queued)
+
+
+async def test_processing_twice_files_nothing_twice(runtime: Runtime) -> None:
+    await store(runtime, sms("SM1", "one"), sms("SM2", "two"))
+    pipeline = runtime.pipeline()
+    assert await pipeline.run_once() == 2
+    assert await pipeline.run_once() == 0
+    await store(runtime, sms("SM1", "one"))  # the provider retried
+    assert await pipeline.run_once() == 0
+    async with runtime.engine.connect() as conn:
+        rows = list(await conn.execute(select(service_requests.c.id)))
+    assert len(rows) == 2
+    assert len(await jobs.list_jobs(runtime.engine)) == 4
+
+
+async def test_a_message_the_normalizer_chokes_on_is_flagged_and_the_rest_go_on(
+    runtime: Runtime,
+) -> None:
+    async def fragile(
+        message: InboundMessage, open_requests: Sequence[OpenRequest], now: datetime
+    ) -> NormalizedReport:
+        if "poison" in message.text:
+            raise ValueError("cannot understand this")
+        return await runtime.normalizer()(message, open_requests, now)
+
+    await store(runtime, sms("SM1", "fine"), sms("SM2", "poison"), sms("SM3", "also fine"))
+    pipeline = runtime.pipeline()
+    pipeline.normalize = fragile
+    assert await pipeline.run_once() == 3
+    async with runtime.engine.connect() as conn:
+        states = dict(
+            (r.provider_id, (r.state, r.error))
+            for r in await conn.execute(select(inbound_messages))
+        )
+    assert states["SM1"][0] == states["SM3"][0] == "processed"
+    assert states["SM2"][0] == "failed"
+    assert "cannot understand this" in states["SM2"][1]
