@@ -27,6 +27,7 @@ from normalizer.emergency import compile_phrases
 from normalizer.gazetteer import Gazetteer, gazetteer_from_json
 from normalizer.geo import Geocoder
 from normalizer.language import build_language_model, supported_languages
+from normalizer.location import StreetIndex
 from normalizer.pipeline import NormalizerContext
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ def load_normalizer(
         language=build_language_model(settings.languages, catalog),
         emergency=compile_phrases(read_emergency_phrases(base_dir / settings.emergency_phrases)),
         geocoder=geocoder,
-        streets=gazetteer.street_keys() if gazetteer else frozenset(),
+        streets=StreetIndex.of(gazetteer.street_keys() if gazetteer else ()),
         places=gazetteer.places if gazetteer else frozenset(),
         default_region=settings.default_region,
         email_channels=frozenset(settings.email_channels),

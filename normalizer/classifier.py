@@ -27,7 +27,7 @@ from normalizer.keywords import KeywordIndex, build_keyword_index, keyword_hits
 # Keyword hits are strong but coarse evidence; at half weight they help without drowning n-grams.
 KEYWORD_SCALE = 0.5
 SVM_C = 0.1
-MAX_CHARS = 1000
+MAX_CHARS = 600
 MODEL_VERSION = 1
 
 
@@ -52,7 +52,7 @@ def train_model(
     """Fit the model on history rows; labels seen only once are left to the keyword classifier."""
     counts = Counter(labels)
     keep = [i for i, label in enumerate(labels) if counts[label] >= 2 and texts[i].strip()]
-    x_text = [texts[i] for i in keep]
+    x_text = [texts[i][:MAX_CHARS] for i in keep]
     y = np.array([labels[i] for i in keep])
     if len(set(y)) < 2:
         raise ValueError("the history needs at least two categories with two rows each")
@@ -82,10 +82,19 @@ def train_model(
     )
 
 
-def predict(model: TextModel, text: str, analyzers: Analyzers | None = None) -> list[float]:
-    """Calibrated probability of each of ``model.labels`` for one text, summing to 1."""
+def predict(
+    model: TextModel,
+    text: str,
+    analyzers: Analyzers | None = None,
+    hits: Sequence[float] | None = None,
+) -> list[float]:
+    """Calibrated probability of each of ``model.labels`` for one text, summing to 1.
+
+    ``hits`` are the text's keyword hits against ``model.keywords`` when already computed."""
     analyzers = analyzers or Analyzers.of(model)
-    idx, vals = _features(model, analyzers, text)
+    if hits is None:
+        hits = keyword_hits(text[:MAX_CHARS], model.keywords)
+    idx, vals = _features(analyzers, text, hits)
     scores = model.coef[:, idx] @ vals + model.intercept
     probs = 1.0 / (1.0 + np.exp(-(model.calib_a * scores + model.calib_b)))
     total = float(probs.sum())
@@ -119,20 +128,16 @@ def _vectorizer(**options: Any) -> TfidfVectorizer:
     return TfidfVectorizer(sublinear_tf=True, preprocessor=fold, dtype=np.float32, **options)
 
 
-def _features(model: TextModel, analyzers: Analyzers, text: str) -> tuple[Any, Any]:
+def _features(analyzers: Analyzers, text: str, hits: Sequence[float]) -> tuple[Any, Any]:
     """The sparse feature vector of one text, as (column indices, values)."""
     # The head of a long message says what it is about; the cap bounds the cost of an essay.
     text = text[:MAX_CHARS]
     word_cols, word_vals = _tfidf(analyzers.word_table, analyzers.idf, analyzers.word(text))
     char_cols, char_vals = _tfidf(analyzers.char_table, analyzers.idf, analyzers.char(text))
     offset = len(analyzers.word_table) + len(analyzers.char_table)
-    hits = [
-        (offset + i, math.log1p(h) * KEYWORD_SCALE)
-        for i, h in enumerate(keyword_hits(text, model.keywords))
-        if h
-    ]
-    kw_cols = np.array([c for c, _ in hits], dtype=np.intp)
-    kw_vals = np.array([v for _, v in hits], dtype=np.float32)
+    found = [(offset + i, math.log1p(h) * KEYWORD_SCALE) for i, h in enumerate(hits) if h]
+    kw_cols = np.array([c for c, _ in found], dtype=np.intp)
+    kw_vals = np.array([v for _, v in found], dtype=np.float32)
     return (
         np.concatenate([word_cols, char_cols, kw_cols]),
         np.concatenate([word_vals, char_vals, kw_vals]),

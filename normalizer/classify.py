@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.records import Classification, Service
-from normalizer.classifier import Analyzers, TextModel, predict
+from normalizer.classifier import MAX_CHARS, Analyzers, TextModel, predict
 from normalizer.fold import fold
-from normalizer.keywords import KeywordIndex, build_keyword_index, keyword_scores
+from normalizer.keywords import KeywordIndex, build_keyword_index, keyword_hits, scores_from_hits
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +34,12 @@ def build_classifier(
     """Prepare the keyword index, the model's analyzers and the label-to-code map."""
     analyzers = Analyzers.of(model) if model is not None else None
     labels = model.labels if model is not None else ()
+    index = build_keyword_index(catalog)
+    # The model carries the keyword index it was trained with; sharing it counts hits once.
+    if model is not None and model.keywords.phrases == index.phrases:
+        index = model.keywords
     return Classifier(
-        build_keyword_index(catalog),
+        index,
         model,
         analyzers,
         map_labels(labels, catalog),
@@ -56,9 +60,12 @@ def map_labels(labels: Sequence[str], catalog: Sequence[Service]) -> dict[str, s
 def classify(text: str, classifier: Classifier) -> Classification:
     """The service code, its confidence, the top three, and whether it is too unsure to file."""
     scores: dict[str, float] = {}
-    keyword = keyword_scores(text, classifier.keywords)
+    text = text[:MAX_CHARS]
+    hits = keyword_hits(text, classifier.keywords)
+    keyword = scores_from_hits(hits, classifier.keywords)
     if classifier.model is not None and classifier.label_codes:
-        probs = predict(classifier.model, text, classifier.analyzers)
+        shared = classifier.model.keywords is classifier.keywords
+        probs = predict(classifier.model, text, classifier.analyzers, hits if shared else None)
         for label, p in zip(classifier.model.labels, probs, strict=True):
             code = classifier.label_codes.get(label)
             if code is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
@@ -35,6 +35,7 @@ class Gazetteer:
     names: Mapping[str, str]
     # City names from the history's addresses: never a street when written bare ("Newport").
     places: frozenset[str] = frozenset()
+    _extents: dict[str, float] = field(default_factory=dict, compare=False)
 
     def street_keys(self) -> frozenset[str]:
         """Every street the gazetteer knows, for finding street names in text."""
@@ -80,7 +81,11 @@ class Gazetteer:
 
     def _short_street(self, street: str) -> Location | None:
         points = self.points.get(street, ())
-        if len(points) < 3 or _extent(points) > SHORT_STREET_M:
+        if len(points) < 3:
+            return None
+        if street not in self._extents:
+            self._extents[street] = _extent(points)
+        if self._extents[street] > SHORT_STREET_M:
             return None
         spot = (median(p[1] for p in points), median(p[2] for p in points))
         return _location(spot, self.names.get(street, street), 0.5)

@@ -56,7 +56,11 @@ def keyword_hits(text: str, index: KeywordIndex) -> list[float]:
 
 def keyword_scores(text: str, index: KeywordIndex) -> list[tuple[str, float]]:
     """Services ranked by keyword evidence as a probability-like score (empty when no hit)."""
-    hits = keyword_hits(text, index)
+    return scores_from_hits(keyword_hits(text, index), index)
+
+
+def scores_from_hits(hits: Sequence[float], index: KeywordIndex) -> list[tuple[str, float]]:
+    """``keyword_scores`` from hits already counted."""
     if not any(hits):
         return []
     weights = [math.exp(h) - 1.0 for h in hits]

@@ -24,6 +24,7 @@ FUNCTION_WORDS: Mapping[str, frozenset[str]] = {
 }
 # Each distinctive word is worth this much log-odds against Lingua's view.
 WORD_WEIGHT = 1.5
+MAX_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ class LanguageModel:
 
 def supported_languages() -> frozenset[str]:
     """ISO 639-1 codes Lingua can detect."""
-    return frozenset(code.name.lower() for code in IsoCode639_1.__members__.values())
+    return frozenset(lang.iso_code_639_1.name.lower() for lang in Language.all())
 
 
 def build_language_model(languages: Sequence[str], catalog: Sequence[Service]) -> LanguageModel:
@@ -61,13 +62,18 @@ def detect_language(text: str, model: LanguageModel) -> str:
     """The most likely configured language of the text (the default when there is no text)."""
     if model.detector is None or not text.strip():
         return model.languages[0]
+    # The opening words carry the language; the cap bounds the cost of long messages.
+    text = text[:MAX_CHARS]
     scores = {lang: 0.0 for lang in model.languages}
-    for value in model.detector.compute_language_confidence_values(text):
-        code = value.language.iso_code_639_1.name.lower()
-        if code in scores:
-            scores[code] = value.value * 2.0
     for word in tokens(text):
         for lang, vocab in model.words.items():
             if word in vocab:
                 scores[lang] += WORD_WEIGHT
+    ranked = sorted(scores.values(), reverse=True)
+    # Three or more distinctive words settle it without asking Lingua.
+    if ranked[0] - ranked[1] < 3 * WORD_WEIGHT:
+        for value in model.detector.compute_language_confidence_values(text):
+            code = value.language.iso_code_639_1.name.lower()
+            if code in scores:
+                scores[code] += value.value * 2.0
     return max(model.languages, key=lambda lang: scores[lang])

@@ -39,8 +39,28 @@ class _Mention:
     typed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class StreetIndex:
+    """Known street keys as word tuples, by first word, longest first."""
+
+    by_first: dict[str, tuple[tuple[str, ...], ...]]
+
+    @classmethod
+    def of(cls, keys: Collection[str]) -> StreetIndex:
+        """Index street keys ("ochre point") for matching against text words."""
+        grouped: dict[str, list[tuple[str, ...]]] = {}
+        for key in keys:
+            words = tuple(key.split())
+            if words:
+                grouped.setdefault(words[0], []).append(words)
+        return cls({k: tuple(sorted(v, key=len, reverse=True)) for k, v in grouped.items()})
+
+
+EMPTY = StreetIndex({})
+
+
 def find_places(
-    text: str, streets: Collection[str] = (), places: Collection[str] = ()
+    text: str, streets: StreetIndex = EMPTY, places: Collection[str] = ()
 ) -> list[PlaceQuery]:
     """Place queries found in the text, most precise first (numbered, crossing, street)."""
     words = [(m.group(0), fold_word(m.group(0))) for m in _WORD.finditer(text)]
@@ -57,7 +77,7 @@ def find_places(
     return _unique([*numbered, *crossings, *plain])
 
 
-def _mentions(words: list[tuple[str, str]], streets: Collection[str]) -> list[_Mention]:
+def _mentions(words: list[tuple[str, str]], streets: StreetIndex) -> list[_Mention]:
     """Streets named in the words: a known street name, or capitalised words before a type."""
     found: list[_Mention] = []
     i = 0
@@ -71,16 +91,16 @@ def _mentions(words: list[tuple[str, str]], streets: Collection[str]) -> list[_M
     return found
 
 
-def _known_at(words: list[tuple[str, str]], i: int, streets: Collection[str]) -> _Mention | None:
+def _known_at(words: list[tuple[str, str]], i: int, streets: StreetIndex) -> _Mention | None:
     """The longest gazetteer street starting at word i, if the text marks it as a street."""
-    for size in range(MAX_WORDS, 0, -1):
+    first = "mount" if words[i][1] == "mt" else words[i][1]
+    for key_words in streets.by_first.get(first, ()):
+        size = len(key_words)
         chunk = words[i : i + size]
-        key = street_key(" ".join(w for _, w in chunk))
-        if len(chunk) < size or key not in streets:
+        if tuple(w for _, w in chunk[1:]) != key_words[1:]:
             continue
+        key = " ".join(key_words)
         end = i + size
-        if size > 1 and chunk[-1][1] in STREET_TYPES:
-            return _Mention(key, i, end, True)
         if end < len(words) and words[end][1] in STREET_TYPES:
             return _Mention(key, i, end + 1, True)
         # A bare name counts only when written as a proper noun, not at a sentence start.

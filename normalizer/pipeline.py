@@ -25,7 +25,7 @@ from normalizer.duplicates import find_duplicate
 from normalizer.emergency import EmergencyPhrases, detect_emergency
 from normalizer.geo import Geocoder
 from normalizer.language import LanguageModel, detect_language
-from normalizer.location import find_places
+from normalizer.location import StreetIndex, find_places
 from normalizer.text import clean_email_text, clean_text
 
 
@@ -38,7 +38,7 @@ class NormalizerContext:
     language: LanguageModel
     emergency: EmergencyPhrases
     geocoder: Geocoder | None
-    streets: Collection[str]
+    streets: StreetIndex
     places: Collection[str]
     default_region: str
     email_channels: frozenset[str]
