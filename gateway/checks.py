@@ -7,6 +7,7 @@ from gateway import connectors
 from gateway.catalog import load_catalog
 from gateway.errors import ConfigError
 from gateway.settings import Settings
+from gateway.understanding import load_normalizer, parse_normalizer_settings
 
 _DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
@@ -25,11 +26,16 @@ def find_problems(settings: Settings) -> list[ConfigError]:
     if not settings.enabled_connectors():
         problems.append(ConfigError("connectors", "enable at least one connector"))
     try:
-        load_catalog(settings.catalog_path)
+        catalog = load_catalog(settings.catalog_path)
+    except ConfigError as exc:
+        return [*problems, exc]
+    except OSError as exc:
+        return [*problems, ConfigError("gateway.catalog", f"cannot read {exc.filename}")]
+    try:
+        # Loading proves the model, gazetteer and emergency phrases can be read.
+        load_normalizer(parse_normalizer_settings(settings.normalizer), catalog, settings.base_dir)
     except ConfigError as exc:
         problems.append(exc)
-    except OSError as exc:
-        problems.append(ConfigError("gateway.catalog", f"cannot read {exc.filename}"))
     return problems
 
 

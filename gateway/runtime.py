@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,17 +23,12 @@ from gateway.errors import ConfigError
 from gateway.outbox.sync import StatusSync
 from gateway.outbox.worker import OutboxWorker
 from gateway.pipeline import Normalize, Pipeline
-from gateway.records import (
-    Classification,
-    InboundMessage,
-    NormalizedReport,
-    OpenRequest,
-    Reporter,
-    Service,
-)
+from gateway.records import InboundMessage, NormalizedReport, OpenRequest, Service
 from gateway.settings import Settings
 from gateway.store.database import make_engine
 from gateway.store.inbound import InboundWriter
+from gateway.understanding import NormalizerSettings, load_normalizer, parse_normalizer_settings
+from normalizer.pipeline import normalize
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +44,7 @@ class Runtime:
         self.pipeline_wake = asyncio.Event()
         self.outbox_wake = asyncio.Event()
         self._connectors: dict[str, Connector] | None = None
+        self._normalize: Normalize | None = None
 
     @cached_property
     def catalog(self) -> Mapping[str, Service]:
@@ -76,9 +72,24 @@ class Runtime:
                 self._connectors[plugin.name] = registry[plugin.name](plugin.options)
         return self._connectors
 
+    @cached_property
+    def normalizer_settings(self) -> NormalizerSettings:
+        return parse_normalizer_settings(self.settings.normalizer)
+
     def normalizer(self) -> Normalize:
-        """The normalizing step the pipeline calls after the ack."""
-        return passthrough
+        """The normalizing step the pipeline calls after the ack; loads model files once."""
+        if self._normalize is None:
+            context = load_normalizer(
+                self.normalizer_settings, tuple(self.catalog.values()), self.settings.base_dir
+            )
+
+            async def run(
+                message: InboundMessage, open_requests: Sequence[OpenRequest], now: datetime
+            ) -> NormalizedReport:
+                return await normalize(message, context, open_requests=open_requests, now=now)
+
+            self._normalize = run
+        return self._normalize
 
     def pipeline(self) -> Pipeline:
         return Pipeline(
@@ -86,6 +97,7 @@ class Runtime:
             self.normalizer(),
             self.catalog,
             list(self.connectors()),
+            duplicate_window=timedelta(hours=self.normalizer_settings.duplicate_window_hours),
             outbox_wake=self.outbox_wake,
         )
 
@@ -108,17 +120,3 @@ class Runtime:
         for connector in (self._connectors or {}).values():
             await connector.close()
         await self.engine.dispose()
-
-
-async def passthrough(
-    message: InboundMessage, open_requests: Sequence[OpenRequest], now: datetime
-) -> NormalizedReport:
-    """Until the normalizer is wired in: the text as it came, the sender as the reply address."""
-    return NormalizedReport(
-        description=message.text.strip(),
-        original_text=message.text,
-        reporter=Reporter(address=message.sender),
-        classification=Classification(service_code=None),
-        location=message.location,
-        media=message.media,
-    )

@@ -37,6 +37,7 @@ def write_config(root: Path, overrides: Mapping[str, Any] | None = None) -> Path
     with (REPO_ROOT / "config" / "gateway.toml").open("rb") as handle:
         data = tomllib.load(handle)
     data["gateway"]["catalog"] = str(REPO_ROOT / "config" / "services.toml")
+    data["normalizer"]["emergency_phrases"] = str(REPO_ROOT / "config" / "emergency.toml")
     data = merge(data, overrides or {})
     path = root / "config" / "gateway.toml"
     path.parent.mkdir(parents=True, exist_ok=True)

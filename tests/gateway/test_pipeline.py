@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from gateway.runtime import Runtime
 from gateway.store import requests
 from gateway.store.inbound import Envelope
 from gateway.store.schema import inbound_messages, service_requests
+from tests.conftest import SHARED_FIXTURES
 from tests.support import make_settings
 
 
@@ -99,3 +101,29 @@ async def test_a_message_the_normalizer_chokes_on_is_flagged_and_the_rest_go_on(
     assert states["SM1"][0] == states["SM3"][0] == "processed"
     assert states["SM2"][0] == "failed"
     assert "cannot understand this" in states["SM2"][1]
+
+
+def fixture_text(name: str) -> str:
+    form = dict(parse_qsl((SHARED_FIXTURES / "twilio" / name).read_text(), keep_blank_values=True))
+    return form["Body"]
+
+
+async def test_the_normalizer_is_wired_in_after_the_ack(runtime: Runtime) -> None:
+    texts = {
+        "SMgas": fixture_text("sms_gas_emergency.form"),
+        "SMes": fixture_text("sms_spanish.form"),
+        "SMhole": fixture_text("sms_inbound.form"),
+    }
+    numbers = await store(runtime, *(sms(sid, text) for sid, text in texts.items()))
+    await runtime.pipeline().run_once()
+    async with runtime.engine.connect() as conn:
+        gas, spanish, hole = [
+            await requests.get_by_tracking_number(conn, number) for number in numbers
+        ]
+    assert gas is not None and spanish is not None and hole is not None
+    assert gas.flags.emergency and not hole.flags.emergency
+    assert spanish.reporter.language == "es"
+    assert hole.service_code == "pothole"
+    assert hole.service_name == "Pothole"
+    # The phone is normalized to E.164 for the reply.
+    assert hole.reporter.phone == "+14015550142"
