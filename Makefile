@@ -1,4 +1,5 @@
-# Every target installs what it needs into .venv first, so a fresh clone needs only `make run` / `make test`.
+# Every target installs what it needs into .venv first, so a fresh clone needs only `make run` or
+# `make test`. The only system requirement is Python 3.11+ with venv (Debian: python3-venv).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,6 +8,10 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint bench install clean
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Python 3.11 or newer is required"; exit 1; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { \
+		command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -14,8 +19,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The embedded default: SQLite, every enabled channel's webhook, SMTP, the delivery worker.
+# Without TWILIO_AUTH_TOKEN in the environment a random local one is made once in var/dev.env,
+# so that the demo runs; `python -m gateway twilio-sign` signs test requests with it.
 run: $(STAMP)
-	$(PY) -m gateway run
+	@mkdir -p var
+	@if [ -z "$$TWILIO_AUTH_TOKEN" ] && [ ! -f var/dev.env ]; then \
+		echo "TWILIO_AUTH_TOKEN=$$($(PY) -c 'import secrets; print(secrets.token_hex(16))')" > var/dev.env; \
+		echo "made a local demo TWILIO_AUTH_TOKEN in var/dev.env"; fi
+	@set -a; [ -n "$$TWILIO_AUTH_TOKEN" ] || . ./var/dev.env; set +a; exec $(PY) -m gateway run
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -26,8 +38,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
-	$(PY) bench/ingest.py
-	@for b in bench/*.py; do [ "$$b" = bench/ingest.py ] || $(PY) $$b; done
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) var/*.db var/*.db-* var/cases
+	rm -rf $(VENV) var/gateway.db var/gateway.db-* var/cases var/dev.env
