@@ -33,6 +33,10 @@ class Connector(Plugin):
         """Status changes since ``since``; connectors whose system cannot say return nothing."""
         return []
 
+    async def resolve_token(self, token: str) -> str | None:
+        """The case id a submission token stands for, once the case system has made it."""
+        return None
+
     @property
     def can_fetch_updates(self) -> bool:
         """True when this connector overrides ``fetch_updates``."""

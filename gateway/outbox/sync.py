@@ -47,6 +47,7 @@ class StatusSync:
         """One pass over every connector; returns how many requests changed status."""
         changed = 0
         for name, connector in self.connectors.items():
+            await self._resolve_tokens(name, connector)
             started = datetime.now(UTC)
             async with self.engine.connect() as conn:
                 since = await _cursor(conn, name) or started - _FIRST_LOOKBACK
@@ -60,6 +61,28 @@ class StatusSync:
                     changed += await apply_update(conn, name, update)
                 await _save_cursor(conn, name, started)
         return changed
+
+    async def _resolve_tokens(self, name: str, connector: Connector) -> None:
+        """Batch case systems answer with a token; the case id comes later."""
+        c = service_requests.c
+        query = select(c.id, c.case_token).where(c.case_token.is_not(None), c.case_id.is_(None))
+        async with self.engine.connect() as conn:
+            waiting = list(await conn.execute(query.limit(100)))
+        for row in waiting:
+            try:
+                case_id = await connector.resolve_token(row.case_token)
+            except DeliveryError as exc:
+                log.warning("sync.token_failed", extra={"connector": name, "reason": exc.reason})
+                return
+            if case_id:
+                async with self.engine.begin() as conn:
+                    await requests.record_case(conn, row.id, case_id=case_id, token=None)
+                    await requests.add_event(
+                        conn,
+                        row.id,
+                        "case_id_known",
+                        detail={"connector": name, "case_id": case_id},
+                    )
 
 
 async def apply_update(conn: AsyncConnection, connector: str, update: CaseUpdate) -> int:
