@@ -56,7 +56,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         cmd.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG, help="services TOML")
         if needs_out:
             cmd.add_argument("--out", type=Path, required=True, help="file to write")
-        cmd.set_defaults(handler=handler)
+        # `standalone`: the gateway CLI runs these without loading the gateway settings.
+        cmd.set_defaults(handler=handler, standalone=handler)
 
 
 def read_history(path: Path) -> list[HistoryRow]:
