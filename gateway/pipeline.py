@@ -97,8 +97,14 @@ class Pipeline:
             if not rows:
                 return 0
             open_now = await requests.open_requests(conn, now - self.duplicate_window)
-            for row in rows:
-                await self._process(conn, row, open_now, now)
+            # Understand every message before the first write, so that SQLite's write lock is
+            # held only for the inserts, never while a geocoder answers.
+            understood = [await self._understand(row, open_now, now) for row in rows]
+            for row, outcome in zip(rows, understood, strict=True):
+                if isinstance(outcome, ServiceRequest):
+                    await self._file(conn, row, outcome, now)
+                else:
+                    await _settle_inbound(conn, row.id, FAILED, error=outcome)
         return len(rows)
 
     async def _one_by_one(self) -> int:
@@ -112,19 +118,32 @@ class Pipeline:
                 await self._mark_failed(inbound_id, repr(exc))
         return len(ids)
 
-    async def _process(
-        self, conn: AsyncConnection, row: Any, open_now: list[OpenRequest], now: datetime
-    ) -> None:
+    async def _understand(
+        self, row: Any, open_now: list[OpenRequest], now: datetime
+    ) -> ServiceRequest | str:
+        """The request a stored message makes, or why it could not be understood."""
         message = message_from_json(row.message, row.raw_body)
         try:
             report = await self.normalize(message, open_now, now)
         except Exception as exc:
             # A normalizer bug must not stall the queue: the message is flagged for staff.
             log.exception("pipeline.normalize_failed", extra={"inbound_id": row.id})
-            await _settle_inbound(conn, row.id, FAILED, error=f"normalizer: {exc!r}")
             metrics.PIPELINE.labels("failed").inc()
-            return
+            return f"normalizer: {exc!r}"
         request = self._request(row, message, report, now)
+        place = request.location
+        if place is not None and place.lat is not None and place.long is not None:
+            # Later messages in the same batch may duplicate this one.
+            open_now.append(
+                OpenRequest(
+                    request.tracking_number, request.service_code, place.lat, place.long, now
+                )
+            )
+        return request
+
+    async def _file(
+        self, conn: AsyncConnection, row: Any, request: ServiceRequest, now: datetime
+    ) -> None:
         await requests.insert_request(conn, request)
         await requests.add_event(
             conn,
@@ -140,16 +159,6 @@ class Pipeline:
         for connector in self.connectors:
             await jobs.enqueue(conn, request.id, connector, now=now)
         await _settle_inbound(conn, row.id, PROCESSED, request_id=request.id)
-        if request.location and request.location.lat is not None and request.location.long:
-            open_now.append(
-                OpenRequest(
-                    request.tracking_number,
-                    request.service_code,
-                    request.location.lat,
-                    request.location.long,
-                    now,
-                )
-            )
         metrics.PIPELINE.labels("processed").inc()
 
     def _request(
