@@ -95,10 +95,16 @@ class Settings:
     def message(self, key: str, language: str = "en", **values: object) -> str:
         """A reply template from ``[messages.<language>]``, English when the language lacks it."""
         template = self.messages.get(language, {}).get(key) or self.messages.get("en", {}).get(key)
-        return (template or key).format(**values)
+        # A placeholder the code does not fill stays visible instead of failing the reply.
+        return (template or key).format_map(_KeepUnknown(values))
 
 
 _DEFAULT_SERVER = ServerSettings()
+
+
+class _KeepUnknown(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 def load_settings(
@@ -200,6 +206,11 @@ def _messages(r: _Reader) -> dict[str, dict[str, str]]:
             r.problem(f"messages.{language}", "must be a table of templates")
             continue
         messages[language] = {k: str(v) for k, v in table.items()}
+        for key, template in messages[language].items():
+            try:
+                template.format_map(_KeepUnknown())
+            except (ValueError, IndexError) as exc:
+                r.problem(f"messages.{language}.{key}", f"is not a valid template: {exc}")
     return messages
 
 
