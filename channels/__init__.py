@@ -6,20 +6,15 @@ Importing this package imports every module in it, so adding a file is enough to
 
 from __future__ import annotations
 
-import importlib
 import json
-import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 from gateway.errors import IngestError, MalformedPayload
-from gateway.plugin import Plugin
+from gateway.plugin import Plugin, Registry
 from gateway.records import InboundMessage
-
-REGISTRY: dict[str, type[Channel]] = {}
-C = TypeVar("C", bound="type[Channel]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,16 +103,7 @@ class Channel(Plugin):
         return None
 
 
-def register(cls: C) -> C:
-    """Class decorator: file a channel under its ``name``; a duplicate name fails at import."""
-    if cls.name in REGISTRY:
-        raise RuntimeError(f"channel {cls.name!r} is registered twice")
-    REGISTRY[cls.name] = cls
-    return cls
-
-
-def load_all() -> Mapping[str, type[Channel]]:
-    """Import every channel module so that each registers itself."""
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
-    return REGISTRY
+_registry: Registry[Channel] = Registry("channel", __name__, __path__)
+REGISTRY = _registry.classes
+register = _registry.register
+load_all = _registry.load_all

@@ -9,7 +9,6 @@ its messages ``received``; the next round takes them again, and nothing is half-
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -29,6 +28,7 @@ from gateway.records import (
     ServiceRequest,
     Status,
 )
+from gateway.rounds import repeat_rounds
 from gateway.store import requests
 from gateway.store.codec import message_from_json
 from gateway.store.inbound import RECEIVED
@@ -66,17 +66,7 @@ class Pipeline:
 
     async def run_forever(self, wake: asyncio.Event, poll_seconds: float) -> None:
         """Process, then sleep until woken by an ingest or the poll interval passes."""
-        while True:
-            try:
-                done = await self.run_once()
-            except Exception:
-                log.exception("pipeline.round_failed")
-                done = 0
-            if done:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), poll_seconds)
-            wake.clear()
+        await repeat_rounds(self.run_once, wake, poll_seconds, "pipeline")
 
     async def run_once(self) -> int:
         """Process one batch; returns how many messages it settled."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Mapping
-from typing import Any, ClassVar
+import pkgutil
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Generic, TypeVar
 
 from gateway.errors import ConfigError
 
@@ -47,3 +49,29 @@ class Plugin:
         if value is None:
             raise ConfigError(path, f"{env_name} is not set")
         return value
+
+
+P = TypeVar("P", bound=Plugin)
+
+
+class Registry(Generic[P]):
+    """Plugins of one kind by name, each module of ``package`` registering its own class."""
+
+    def __init__(self, kind: str, package: str, path: Iterable[str]) -> None:
+        self.kind = kind
+        self.package = package
+        self.path = list(path)
+        self.classes: dict[str, type[P]] = {}
+
+    def register(self, cls: type[P]) -> type[P]:
+        """Class decorator: file ``cls`` under its ``name``; a duplicate name fails at import."""
+        if cls.name in self.classes:
+            raise RuntimeError(f"{self.kind} {cls.name!r} is registered twice")
+        self.classes[cls.name] = cls
+        return cls
+
+    def load_all(self) -> dict[str, type[P]]:
+        """Import every module of the package, so that a new file is enough to add a plugin."""
+        for module in pkgutil.iter_modules(self.path):
+            importlib.import_module(f"{self.package}.{module.name}")
+        return self.classes

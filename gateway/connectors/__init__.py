@@ -7,17 +7,11 @@ backoff, circuit breaking and idempotency bookkeeping live in ``gateway.outbox``
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar
 
-from gateway.plugin import Plugin
+from gateway.plugin import Plugin, Registry
 from gateway.records import CaseRef, CaseUpdate, ServiceRequest
-
-REGISTRY: dict[str, type[Connector]] = {}
-C = TypeVar("C", bound="type[Connector]")
 
 
 class Connector(Plugin):
@@ -46,19 +40,7 @@ class Connector(Plugin):
         """Release sockets and files; called once at shutdown."""
 
 
-def register(cls: C) -> C:
-    """Class decorator: file a connector under its ``name``; a duplicate name fails at import."""
-    if cls.name in REGISTRY:
-        raise RuntimeError(f"connector {cls.name!r} is registered twice")
-    REGISTRY[cls.name] = cls
-    return cls
-
-
-def load_all() -> Mapping[str, type[Connector]]:
-    """Import every module in this package so that each registers itself."""
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
-    return REGISTRY
-
-
-ConnectorFactory = Callable[[Mapping[str, Any]], Connector]
+_registry: Registry[Connector] = Registry("connector", __name__, __path__)
+REGISTRY = _registry.classes
+register = _registry.register
+load_all = _registry.load_all

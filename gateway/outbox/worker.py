@@ -8,7 +8,6 @@ that marks the job done.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -28,6 +27,7 @@ from gateway.outbox import jobs
 from gateway.outbox.breaker import CircuitBreaker
 from gateway.outbox.policy import Dead, decide
 from gateway.records import CaseRef, Status
+from gateway.rounds import repeat_rounds
 from gateway.settings import OutboxSettings
 from gateway.store import requests
 
@@ -61,18 +61,8 @@ class OutboxWorker:
 
     async def run_forever(self) -> None:
         """Deliver, then sleep until woken or the poll interval passes."""
-        while True:
-            try:
-                busy = await self.run_once()
-            except Exception:
-                # The worker must outlive a database hiccup; the jobs wait in the outbox.
-                log.exception("outbox.round_failed")
-                busy = 0
-            if busy:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.settings.poll_interval_seconds)
-            self.wake.clear()
+        poll = self.settings.poll_interval_seconds
+        await repeat_rounds(self.run_once, self.wake, poll, "outbox")
 
     async def run_once(self) -> int:
         """One round over every connector; returns how many jobs were attempted."""
