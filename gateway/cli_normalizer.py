@@ -150,7 +150,7 @@ def eval_location(args: argparse.Namespace) -> int:
     if not rows:
         print("no held-out row has coordinates", file=sys.stderr)
         return 1
-    streets = StreetIndex.of(gazetteer.street_keys())
+    streets = gazetteer.text_index()
     located = within = 0
     for row in rows:
         found = asyncio.run(_locate(row.text, gazetteer, streets))
@@ -180,16 +180,17 @@ def build_gazetteer_file(args: argparse.Namespace) -> int:
     """Build the gazetteer from the whole history's addresses and coordinates."""
     gazetteer = _gazetteer(read_history(args.history))
     write_gazetteer(gazetteer_to_json(gazetteer), args.out)
-    print(f"gazetteer: {len(gazetteer.points)} streets, {len(gazetteer.crossings)} crossings "
-          f"-> {args.out}")  # fmt: skip
+    print(f"gazetteer: {len(gazetteer.points)} streets, {len(gazetteer.crossings)} crossings, "
+          f"{len(gazetteer.landmarks)} landmarks -> {args.out}")  # fmt: skip
     return 0
 
 
 def _gazetteer(rows: Sequence[HistoryRow]) -> Gazetteer:
+    # Texts feed the learned landmarks; addresses feed the streets.
+    texts = [(r, r.lat, r.long) for r in rows if r.lat is not None and r.long is not None]
     return build_gazetteer(
-        (r.address, r.lat, r.long)
-        for r in rows
-        if r.address and r.lat is not None and r.long is not None
+        ((r.address, lat, lon) for r, lat, lon in texts if r.address),
+        ((r.text, lat, lon) for r, lat, lon in texts),
     )
 
 

@@ -1,5 +1,6 @@
-"""Offline geocoder built from the city's own address history: street address points,
-intersections, and house-number interpolation along a street. It refuses when unsure.
+"""Offline geocoder built from the city's own history: street address points, intersections,
+house-number interpolation along a street, short streets and learned landmarks. It refuses
+when unsure: a wrong place sends a crew to the wrong street.
 """
 
 from __future__ import annotations
@@ -7,39 +8,58 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from statistics import median
 from typing import Any
 
 from gateway.records import Location
-from normalizer.geo import PlaceQuery, distance_m
+from normalizer.crossings import Segment, foot_point, meeting_point, street_segments
+from normalizer.geo import PlaceQuery, cell_of, distance_m, medoid, neighbour_cells
+from normalizer.landmarks import learn_landmarks
+from normalizer.location import StreetIndex
 from normalizer.streets import parse_history_address, place_names
 
-GAZETTEER_VERSION = 1
+GAZETTEER_VERSION = 2
 # Two streets whose address points come this close are taken to cross there.
 CROSSING_M = 90.0
-# A street without a number is answered only when it is this short end to end.
-SHORT_STREET_M = 220.0
+# A street named without a number is answered only when all its points lie this close together.
+SHORT_STREET_M = 150.0
+SHORT_STREET_POINTS = 3
 # Interpolation is trusted only between address points this close together.
 INTERPOLATE_SPAN_M = 400.0
 NEAR_NUMBER = 12
 
 Point = tuple[int | None, float, float]
+Spot = tuple[float, float]
 
 
 @dataclass(frozen=True, slots=True)
 class Gazetteer:
-    """Address points by street key, intersections by street pair, and display names."""
+    """Address points by street key, intersections by street pair, names, and landmarks."""
 
     points: Mapping[str, tuple[Point, ...]]
-    crossings: Mapping[frozenset[str], tuple[float, float]]
+    crossings: Mapping[frozenset[str], Spot]
     names: Mapping[str, str]
     # City names from the history's addresses: never a street when written bare ("Newport").
     places: frozenset[str] = frozenset()
-    _extents: dict[str, float] = field(default_factory=dict, compare=False)
+    landmarks: Mapping[str, Spot] = field(default_factory=dict)
+    _short: dict[str, Spot] = field(default_factory=dict, compare=False)
+    _segments: dict[str, tuple[Segment, ...]] = field(default_factory=dict, compare=False)
+    _met: dict[frozenset[str], Spot | None] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        # Short streets and street lines are found once here, not per message.
+        for key, pts in self.points.items():
+            spot = _short_spot(pts)
+            if spot is not None:
+                self._short[key] = spot
+            self._segments[key] = street_segments(pts)
 
     def street_keys(self) -> frozenset[str]:
         """Every street the gazetteer knows, for finding street names in text."""
         return frozenset(self.points) | frozenset(k for pair in self.crossings for k in pair)
+
+    def text_index(self) -> StreetIndex:
+        """The index ``find_places`` reads texts with: streets and landmarks."""
+        return StreetIndex.of(self.street_keys(), self.landmarks)
 
     async def geocode(self, query: PlaceQuery) -> Location | None:
         """The ``Geocoder`` protocol: an in-memory lookup."""
@@ -47,6 +67,9 @@ class Gazetteer:
 
     def resolve(self, query: PlaceQuery) -> Location | None:
         """Locate a query, or None when the history cannot place it within about a block."""
+        if query.landmark:
+            spot = self.landmarks.get(query.landmark)
+            return _location(spot, query.landmark, 0.7) if spot else None
         if query.cross_street:
             return self._crossing(query.street, query.cross_street)
         if query.number is not None:
@@ -54,49 +77,81 @@ class Gazetteer:
         return self._short_street(query.street)
 
     def _crossing(self, a: str, b: str) -> Location | None:
-        spot = self.crossings.get(frozenset((a, b)))
+        pair = frozenset((a, b))
+        spot = self.crossings.get(pair)
+        if spot is None:
+            if pair not in self._met:
+                self._met[pair] = self._meeting(a, b)
+            spot = self._met[pair]
         if spot is None:
             return None
         return _location(spot, f"{self.names.get(a, a)} & {self.names.get(b, b)}", 0.8)
 
+    def _meeting(self, a: str, b: str) -> Spot | None:
+        """Where the traced lines cross, else where the less known street's points meet the
+        other's line: the street with fewer points is the side street."""
+        line_a, line_b = self._segments.get(a, ()), self._segments.get(b, ())
+        crossed = meeting_point(line_a, line_b)
+        if crossed is not None:
+            return crossed
+        side, main = sorted((a, b), key=lambda k: len(self.points.get(k, ())))
+        spots = [(p[1], p[2]) for p in self.points.get(side, ())]
+        return foot_point(self._segments.get(main, ()), spots)
+
     def _numbered(self, street: str, number: int) -> Location | None:
-        numbered = sorted((n, lat, lon) for n, lat, lon in self.points.get(street, ()) if n)
-        if not numbered:
-            return self._short_street(street)
         address = f"{number} {self.names.get(street, street)}"
-        below = [p for p in numbered if p[0] <= number]
-        above = [p for p in numbered if p[0] >= number]
-        if below and above:
-            lo, hi = below[-1], above[0]
-            if lo[0] == hi[0]:
-                return _location((lo[1], lo[2]), address, 0.9)
-            if distance_m(lo[1], lo[2], hi[1], hi[2]) <= INTERPOLATE_SPAN_M:
-                t = (number - lo[0]) / (hi[0] - lo[0])
-                spot = (lo[1] + t * (hi[1] - lo[1]), lo[2] + t * (hi[2] - lo[2]))
-                return _location(spot, address, 0.75)
+        numbered = sorted((n, lat, lon) for n, lat, lon in self.points.get(street, ()) if n)
+        # Numbers on the same side of the street run together; prefer that side.
+        same_side = [p for p in numbered if p[0] % 2 == number % 2] or numbered
+        if not same_side:
+            return self._short_street(street)
+        spot = _interpolate(same_side, number)
+        if spot is not None:
+            return _location(spot, address, 0.75)
         nearest = min(numbered, key=lambda p: abs(p[0] - number))
         if abs(nearest[0] - number) <= NEAR_NUMBER:
             return _location((nearest[1], nearest[2]), address, 0.6)
         return self._short_street(street)
 
     def _short_street(self, street: str) -> Location | None:
-        points = self.points.get(street, ())
-        if len(points) < 3:
-            return None
-        if street not in self._extents:
-            self._extents[street] = _extent(points)
-        if self._extents[street] > SHORT_STREET_M:
-            return None
-        spot = (median(p[1] for p in points), median(p[2] for p in points))
-        return _location(spot, self.names.get(street, street), 0.5)
+        spot = self._short.get(street)
+        return _location(spot, self.names.get(street, street), 0.5) if spot else None
 
 
-def build_gazetteer(rows: Iterable[tuple[str, float, float]]) -> Gazetteer:
-    """Build from (address, lat, long) rows of the history."""
+def _interpolate(numbered: list[tuple[int, float, float]], number: int) -> Spot | None:
+    """Between the known numbers either side, when they are close enough to trust."""
+    below = [p for p in numbered if p[0] <= number]
+    above = [p for p in numbered if p[0] >= number]
+    if not below or not above:
+        return None
+    lo, hi = below[-1], above[0]
+    if lo[0] == hi[0]:
+        return lo[1], lo[2]
+    if distance_m(lo[1], lo[2], hi[1], hi[2]) > INTERPOLATE_SPAN_M:
+        return None
+    t = (number - lo[0]) / (hi[0] - lo[0])
+    return lo[1] + t * (hi[1] - lo[1]), lo[2] + t * (hi[2] - lo[2])
+
+
+def _short_spot(points: Iterable[Point]) -> Spot | None:
+    """The medoid of a street whose points all lie within SHORT_STREET_M of it."""
+    spots = [(p[1], p[2]) for p in points]
+    if len(spots) < SHORT_STREET_POINTS:
+        return None
+    centre = medoid(spots[:50])
+    far = max(distance_m(centre[0], centre[1], s[0], s[1]) for s in spots)
+    return centre if far <= SHORT_STREET_M else None
+
+
+def build_gazetteer(
+    rows: Iterable[tuple[str, float, float]], texts: Iterable[tuple[str, float, float]] = ()
+) -> Gazetteer:
+    """Build from (address, lat, long) rows of the history, and landmarks from its
+    (text, lat, long) rows when given."""
     rows = [r for r in rows if r[0].strip()]
     places = place_names(r[0] for r in rows)
     points: dict[str, list[Point]] = {}
-    crossings: dict[frozenset[str], list[tuple[float, float]]] = {}
+    crossings: dict[frozenset[str], list[Spot]] = {}
     names: dict[str, str] = {}
     for address, lat, lon in rows:
         parsed = parse_history_address(address, places)
@@ -107,10 +162,13 @@ def build_gazetteer(rows: Iterable[tuple[str, float, float]]) -> Gazetteer:
             names.setdefault(parsed.streets[0], parsed.display)
         for a, b in itertools.combinations(sorted(set(parsed.streets)), 2):
             crossings.setdefault(frozenset((a, b)), []).append((lat, lon))
-    merged = {k: (median(p[0] for p in v), median(p[1] for p in v)) for k, v in crossings.items()}
+    merged = {k: medoid(v[:50]) for k, v in crossings.items()}
     for pair, spot in _geometric_crossings(points).items():
         merged.setdefault(pair, spot)
-    return Gazetteer({k: tuple(v) for k, v in points.items()}, merged, names, frozenset(places))
+    landmarks = learn_landmarks(texts, excluded=places)
+    return Gazetteer(
+        {k: tuple(v) for k, v in points.items()}, merged, names, frozenset(places), landmarks
+    )
 
 
 def _is_place(key: str, places: Iterable[str]) -> bool:
@@ -118,38 +176,35 @@ def _is_place(key: str, places: Iterable[str]) -> bool:
     return any(key == p or key.startswith(p + " ") for p in places)
 
 
-def _geometric_crossings(
-    points: Mapping[str, list[Point]],
-) -> dict[frozenset[str], tuple[float, float]]:
-    """Where two streets' address points nearly touch, the midpoint stands for the crossing."""
-    found: dict[frozenset[str], tuple[float, float]] = {}
-    for a, b in itertools.combinations(sorted(points), 2):
-        best = min(
-            ((distance_m(p[1], p[2], q[1], q[2]), p, q) for p in points[a] for q in points[b]),
-            key=lambda t: t[0],
-        )
-        if best[0] <= CROSSING_M:
-            found[frozenset((a, b))] = (
-                (best[1][1] + best[2][1]) / 2,
-                (best[1][2] + best[2][2]) / 2,
-            )
-    return found
+def _geometric_crossings(points: Mapping[str, list[Point]]) -> dict[frozenset[str], Spot]:
+    """Where two streets' address points nearly touch, the midpoint of the closest pair stands
+    for the crossing. A grid finds the pairs without comparing every street with every other."""
+    grid: dict[tuple[int, int], list[tuple[str, float, float]]] = {}
+    for key, pts in points.items():
+        for _, lat, lon in pts:
+            grid.setdefault(cell_of(lat, lon, CROSSING_M), []).append((key, lat, lon))
+    best: dict[frozenset[str], tuple[float, Spot]] = {}
+    for cell, members in grid.items():
+        near = [m for c in neighbour_cells(cell) for m in grid.get(c, ())]
+        for (a, la, oa), (b, lb, ob) in itertools.product(members, near):
+            if a >= b:
+                continue
+            gap = distance_m(la, oa, lb, ob)
+            pair = frozenset((a, b))
+            if gap <= CROSSING_M and gap < best.get(pair, (CROSSING_M + 1, (0.0, 0.0)))[0]:
+                best[pair] = (gap, ((la + lb) / 2, (oa + ob) / 2))
+    return {pair: spot for pair, (_, spot) in best.items()}
 
 
-def _extent(points: Iterable[Point]) -> float:
-    """The largest distance between two of the points."""
-    pts = list(points)
-    return max(distance_m(p[1], p[2], q[1], q[2]) for p, q in itertools.combinations(pts, 2))
-
-
-def _location(spot: tuple[float, float], address: str, confidence: float) -> Location:
-    return Location(spot[0], spot[1], address=address, source="gazetteer", confidence=confidence)
+def _location(spot: Spot, address: str, confidence: float) -> Location:
+    return Location(spot[0], spot[1], address=address, source="text", confidence=confidence)
 
 
 def gazetteer_to_json(gazetteer: Gazetteer) -> dict[str, Any]:
     """A JSON-ready form for the gazetteer file."""
     return {
         "version": GAZETTEER_VERSION,
+        "places": sorted(gazetteer.places),
         "streets": {
             k: {"name": gazetteer.names.get(k, k), "points": [list(p) for p in v]}
             for k, v in gazetteer.points.items()
@@ -157,6 +212,7 @@ def gazetteer_to_json(gazetteer: Gazetteer) -> dict[str, Any]:
         "crossings": [
             [*sorted(pair), lat, lon] for pair, (lat, lon) in gazetteer.crossings.items()
         ],
+        "landmarks": {k: list(v) for k, v in gazetteer.landmarks.items()},
     }
 
 
@@ -170,4 +226,5 @@ def gazetteer_from_json(data: Mapping[str, Any]) -> Gazetteer:
     }
     crossings = {frozenset(c[:2]): (float(c[2]), float(c[3])) for c in data["crossings"]}
     names = {k: v["name"] for k, v in streets.items()}
-    return Gazetteer(points, crossings, names, frozenset(data.get("places", ())))
+    landmarks = {k: (float(v[0]), float(v[1])) for k, v in data.get("landmarks", {}).items()}
+    return Gazetteer(points, crossings, names, frozenset(data.get("places", ())), landmarks)

@@ -1,59 +1,69 @@
 """Places named in a resident's text: "280 Spring St", "corner of Spring St and Memorial Blvd",
-"in front of #30 Ann St", "frente al 10 de Hammond St". Known street names come from the
-gazetteer; without one, only a street-type word ("St", "Ave") marks a street.
+"in front of #30 Ann St", "frente al 10 de Hammond St", "at Easton's Beach". Known street names
+and landmarks come from the gazetteer; without one, only a street-type word ("St") marks a street.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from rapidfuzz import fuzz, process
 
-from normalizer.fold import fold_word
 from normalizer.geo import PlaceQuery
-from normalizer.streets import STREET_TYPES, street_key
+from normalizer.landmarks import STOP_WORDS, landmark_index
+from normalizer.streets import STREET_TYPES, street_key, text_words
 
-_WORD = re.compile(r"#?\d+[a-zA-Z]{0,2}|[^\W\d_]+(?:'[^\W\d_]+)?")
+Words = list[tuple[str, str]]
 _NUMBER = re.compile(r"#?(\d+)(?:st|nd|rd|th)?$")
 # Words that tie a number to a street that follows ("al 10 de Hammond St", "number 5 on").
 _LINKS = {"de", "of", "on", "en", "block", "bloque"}
 _NUMBER_WORDS = {"number", "no", "numero", "num", "near", "cerca", "del", "by", "at", "al"}
+# Words joining two streets into an intersection ("Ruggles at Bellevue", "Bellevue X Church").
+_JOINS = {"and", "at", "x", "y", "con", "esquina", "&", "corner", "of", "intersection", "with"}
 # A lone street-type word is too weak after these ("the street", "my street").
-_CAP_IGNORE = frozenset(ENGLISH_STOP_WORDS) | {
-    "la", "el", "los", "las", "una", "un", "esta", "este", "mi", "su", "hola", "hi", "hello",
-    "dead", "side", "main street",
-}  # fmt: skip
-MAX_WORDS = 4
+_CAP_IGNORE = STOP_WORDS | {"hola", "hi", "hello", "dead", "side", "main"}
+# A misspelt street name must be this similar (0-100) to a known one, and this long.
+FUZZY_SCORE = 88.0
+FUZZY_MIN_LEN = 5
 
 
 @dataclass(frozen=True, slots=True)
 class _Mention:
-    """A street named in the text, with the word positions it spans."""
+    """A street or landmark named in the text, the word positions it spans, how it was written:
+    "typed" (followed by St/Ave), "proper" (capitalised mid-sentence), "weak" or "landmark"."""
 
     key: str
     start: int
     end: int
-    typed: bool
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)
 class StreetIndex:
-    """Known street keys as word tuples, by first word, longest first."""
+    """Known street keys and landmark phrases as word tuples, by first word, longest first."""
 
     by_first: dict[str, tuple[tuple[str, ...], ...]]
+    landmarks: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    # Multi-word names written as one word ("VanZandt") and every key, for misspellings.
+    compact: dict[str, str] = field(default_factory=dict)
+    keys: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, keys: Collection[str]) -> StreetIndex:
-        """Index street keys ("ochre point") for matching against text words."""
+    def of(
+        cls, keys: Collection[str], landmarks: Mapping[str, tuple[float, float]] | None = None
+    ) -> StreetIndex:
+        """Index street keys ("ochre point") and landmarks for matching against text words."""
         grouped: dict[str, list[tuple[str, ...]]] = {}
         for key in keys:
             words = tuple(key.split())
             if words:
                 grouped.setdefault(words[0], []).append(words)
-        return cls({k: tuple(sorted(v, key=len, reverse=True)) for k, v in grouped.items()})
+        by_first = {k: tuple(sorted(v, key=len, reverse=True)) for k, v in grouped.items()}
+        compact = {k.replace(" ", ""): k for k in keys if " " in k}
+        return cls(by_first, landmark_index(landmarks or {}), compact, tuple(sorted(keys)))
 
 
 EMPTY = StreetIndex({})
@@ -62,27 +72,42 @@ EMPTY = StreetIndex({})
 def find_places(
     text: str, streets: StreetIndex = EMPTY, places: Collection[str] = ()
 ) -> list[PlaceQuery]:
-    """Place queries found in the text, most precise first (numbered, crossing, street)."""
-    words = [(m.group(0), fold_word(m.group(0))) for m in _WORD.finditer(text)]
-    mentions = [m for m in _mentions(words, streets) if m.typed or m.key not in places]
+    """Place queries in the text, most precise first: address, crossing, landmark, street."""
+    words = text_words(text)
+    mentions = [m for m in _mentions(words, streets) if m.kind == "typed" or m.key not in places]
+    roads = [m for m in mentions if m.kind != "landmark"]
     numbered = [
-        PlaceQuery(m.key, number=n, text=text) for m in mentions if (n := _number_near(words, m))
+        PlaceQuery(m.key, number=n, text=text) for m in roads if (n := _number_near(words, m))
     ]
     crossings = [
         PlaceQuery(a.key, cross_street=b.key, text=text)
-        for a, b in itertools.pairwise(mentions)
-        if a.key != b.key and b.start - a.end <= 3
+        for a, b in itertools.pairwise(roads)
+        if a.key != b.key and _crossing(words, a, b)
     ]
-    plain = [PlaceQuery(m.key, text=text) for m in mentions]
-    return _unique([*numbered, *crossings, *plain])
+    named = [PlaceQuery("", text=text, landmark=m.key) for m in mentions if m.kind == "landmark"]
+    plain = [PlaceQuery(m.key, text=text) for m in roads if m.kind != "weak"]
+    return _unique([*numbered, *crossings, *named, *plain])
 
 
-def _mentions(words: list[tuple[str, str]], streets: StreetIndex) -> list[_Mention]:
-    """Streets named in the words: a known street name, or capitalised words before a type."""
+def _crossing(words: Words, a: _Mention, b: _Mention) -> bool:
+    """Two nearby streets make an intersection; a weakly written one needs a joining word."""
+    if b.start - a.end > 3:
+        return False
+    if "weak" not in (a.kind, b.kind):
+        return True
+    return any(w in _JOINS for _, w in words[a.end : b.start])
+
+
+def _mentions(words: Words, streets: StreetIndex) -> list[_Mention]:
+    """Streets and landmarks named in the words, longest match first, left to right."""
     found: list[_Mention] = []
     i = 0
     while i < len(words):
-        mention = _known_at(words, i, streets) or _typed_at(words, i)
+        mention = (
+            _known_at(words, i, streets)
+            or _typed_at(words, i, streets)
+            or _landmark_at(words, i, streets)
+        )
         if mention is None:
             i += 1
             continue
@@ -91,41 +116,57 @@ def _mentions(words: list[tuple[str, str]], streets: StreetIndex) -> list[_Menti
     return found
 
 
-def _known_at(words: list[tuple[str, str]], i: int, streets: StreetIndex) -> _Mention | None:
-    """The longest gazetteer street starting at word i, if the text marks it as a street."""
-    first = "mount" if words[i][1] == "mt" else words[i][1]
-    for key_words in streets.by_first.get(first, ()):
+def _known_at(words: Words, i: int, streets: StreetIndex) -> _Mention | None:
+    """The longest gazetteer street starting at word i, with how it is written."""
+    folded = words[i][1]
+    if folded in streets.compact:
+        return _written(words, i, 1, streets.compact[folded])
+    for key_words in streets.by_first.get(folded, ()):
         size = len(key_words)
-        chunk = words[i : i + size]
-        if tuple(w for _, w in chunk[1:]) != key_words[1:]:
+        if tuple(w for _, w in words[i + 1 : i + size]) != key_words[1:]:
             continue
-        key = " ".join(key_words)
-        end = i + size
-        if end < len(words) and words[end][1] in STREET_TYPES:
-            return _Mention(key, i, end + 1, True)
-        # A bare name counts only when written as a proper noun, not at a sentence start.
-        if chunk[0][0][:1].isupper() and i > 0 and len(key) >= 4:
-            return _Mention(key, i, end, False)
+        return _written(words, i, size, " ".join(key_words))
+    return None
+
+
+def _written(words: Words, i: int, size: int, key: str) -> _Mention | None:
+    end = i + size
+    if end < len(words) and words[end][1] in STREET_TYPES:
+        return _Mention(key, i, end + 1, "typed")
+    raw = words[i][0]
+    # A bare name is a proper noun when capitalised inside a sentence (not shouted).
+    if raw[:1].isupper() and not raw.isupper() and i > 0 and len(key) >= 4:
+        return _Mention(key, i, end, "proper")
+    if len(key) >= 4 and key not in STOP_WORDS:
+        return _Mention(key, i, end, "weak")
+    return None
+
+
+def _landmark_at(words: Words, i: int, streets: StreetIndex) -> _Mention | None:
+    """The longest learned landmark phrase starting at word i."""
+    for key_words in streets.landmarks.get(words[i][1], ()):
+        size = len(key_words)
+        if tuple(w for _, w in words[i : i + size]) == key_words:
+            return _Mention(" ".join(key_words), i, i + size, "landmark")
+    return None
+
+
+def _typed_at(words: Words, i: int, streets: StreetIndex) -> _Mention | None:
+    """A capitalised word followed by a street-type word ("Hammond St"), gazetteer or not;
+    a misspelt known street ("Wellingon Ave") is read as that street."""
+    if i + 1 >= len(words) or words[i + 1][1] not in STREET_TYPES:
         return None
-    return None
+    raw, folded = words[i]
+    if not raw[:1].isupper() or folded in _CAP_IGNORE:
+        return None
+    key = street_key(folded)
+    if streets.keys and len(key) >= FUZZY_MIN_LEN:
+        best = process.extractOne(key, streets.keys, scorer=fuzz.ratio, score_cutoff=FUZZY_SCORE)
+        key = best[0] if best else key
+    return _Mention(key, i, i + 2, "typed")
 
 
-def _typed_at(words: list[tuple[str, str]], i: int) -> _Mention | None:
-    """Capitalised words followed by a street-type word ("Hammond St"), gazetteer or not."""
-    for size in range(min(3, i + 1), 0, -1):
-        start = i - size + 1
-        if start < 0 or start != i:
-            continue
-        chunk = words[start : start + size]
-        end = start + size
-        if end >= len(words) or words[end][1] not in STREET_TYPES:
-            continue
-        if all(w[:1].isupper() for w, _ in chunk) and chunk[0][1] not in _CAP_IGNORE:
-            return _Mention(street_key(" ".join(w for _, w in chunk)), start, end + 1, True)
-    return None
-
-
-def _number_near(words: list[tuple[str, str]], mention: _Mention) -> int | None:
+def _number_near(words: Words, mention: _Mention) -> int | None:
     """A house number just before the street, or after it ("Ann St near #30")."""
     before = words[max(0, mention.start - 3) : mention.start]
     for offset, (_, folded) in enumerate(reversed(before)):
@@ -134,6 +175,8 @@ def _number_near(words: list[tuple[str, str]], mention: _Mention) -> int | None:
             return int(match.group(1))
         if folded not in _LINKS or offset > 1:
             break
+    if mention.kind == "weak":
+        return None
     after = words[mention.end : mention.end + 4]
     for raw, folded in after:
         match = _NUMBER.match(folded)
@@ -147,10 +190,10 @@ def _number_near(words: list[tuple[str, str]], mention: _Mention) -> int | None:
 
 
 def _unique(queries: list[PlaceQuery]) -> list[PlaceQuery]:
-    seen: set[tuple[str, int | None, str | None]] = set()
+    seen: set[tuple[str, int | None, str | None, str | None]] = set()
     out: list[PlaceQuery] = []
     for q in queries:
-        ident = (q.street, q.number, q.cross_street)
+        ident = (q.street, q.number, q.cross_street, q.landmark)
         if ident not in seen:
             seen.add(ident)
             out.append(q)

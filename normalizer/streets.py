@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import usaddress
 
-from normalizer.fold import tokens
+from normalizer.fold import fold_word, tokens
 
 # USPS street suffix abbreviations (Publication 28, appendix C1), the common ones.
 STREET_TYPES = {
@@ -24,6 +24,13 @@ DIRECTIONS = {"n", "s", "e", "w", "north", "south", "east", "west"}
 _SEPARATORS = re.compile(r"\s+(?:and|&|at|@)\s+|/|&", re.IGNORECASE)
 _LEADING = {"corner", "of", "the", "intersection", "esquina", "de"}
 _RANGE = re.compile(r"^(\d+)")
+# Words of a resident's text: numbers ("#30", "2nd") and letters, apostrophes kept inside.
+TEXT_WORD = re.compile(r"#?\d+[a-zA-Z]{0,2}|[^\W\d_]+(?:['\u2019][^\W\d_]+)?")
+# Ordinal street names are written both ways ("Third St", "3rd St"); the key uses digits.
+_ORDINALS = {
+    "first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th",
+    "sixth": "6th", "seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +49,22 @@ def street_key(name: str) -> str:
         words.pop()
     while len(words) > 1 and words[0] in _LEADING:
         words.pop(0)
-    words = ["mount" if w == "mt" else "saint" if w == "ste" else w for w in words]
-    return " ".join(words)
+    return " ".join(canonical_word(w) for w in words)
+
+
+def canonical_word(word: str) -> str:
+    """One folded word as keys spell it: "mt" is "mount", "third" is "3rd", no apostrophe."""
+    if word == "mt":
+        return "mount"
+    if word == "ste":
+        return "saint"
+    # "Easton's" and "Eastons" are the same place; residents drop apostrophes.
+    return _ORDINALS.get(word, word.replace("'", "").replace("\u2019", ""))
+
+
+def text_words(text: str) -> list[tuple[str, str]]:
+    """(as written, folded and canonical) for every word of a text."""
+    return [(m, canonical_word(fold_word(m))) for m in TEXT_WORD.findall(text)]
 
 
 def parse_history_address(address: str, places: Iterable[str]) -> ParsedAddress | None:

@@ -67,7 +67,7 @@ def test_numbered_address_is_placed_near_its_history_point(gazetteer: Gazetteer)
     found = gazetteer.resolve(PlaceQuery("spring", number=280))
     assert found is not None and found.lat is not None and found.long is not None
     assert distance_m(found.lat, found.long, 41.483207, -71.312674) < 150
-    assert found.source == "gazetteer"
+    assert found.source == "text"
 
 
 def test_long_street_alone_is_refused(gazetteer: Gazetteer) -> None:
