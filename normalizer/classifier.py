@@ -1,16 +1,22 @@
 """Category model trained on the city's own request history (text, category).
 
-Word and character n-gram TF-IDF plus the catalog's keyword hits feed a linear SVM whose
-scores are Platt-calibrated on cross-validated decisions (scikit-learn). Prediction takes a
-hand-rolled sparse path because scikit-learn's per-call overhead is milliseconds per message.
+Word (1-2) and in-word character (2-5) n-gram TF-IDF plus the catalog's keyword hits feed a
+linear SVM whose scores are Platt-calibrated on cross-validated decisions (scikit-learn).
+Each TF-IDF block is scaled by the square root of its summed squared idf over n-gram
+occurrences, a norm that adds up word by word: prediction then sums each word's cached share
+of the linear scores instead of re-cutting and counting n-grams, which is what makes it cheap
+enough to run on every message.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -27,19 +33,27 @@ from normalizer.keywords import KeywordIndex, build_keyword_index, keyword_hits
 # Keyword hits are strong but coarse evidence; at half weight they help without drowning n-grams.
 KEYWORD_SCALE = 0.5
 SVM_C = 0.1
-MAX_CHARS = 600
-MODEL_VERSION = 1
+CHAR_MIN, CHAR_MAX = 2, 5
+# Enough for any real report; the cap only bounds the cost of a pasted essay or a long thread.
+MAX_CHARS = 2000
+MODEL_VERSION = 2
+# scikit-learn's default token pattern: runs of two or more word characters.
+_TOKEN = re.compile(r"\w\w+")
+# Run-time word cache bound: a city's vocabulary, typos included, fits many times over.
+CACHE_WORDS = 200_000
 
 
 @dataclass(frozen=True, slots=True)
 class TextModel:
-    """A trained model: vectorizers, linear weights, calibration and the history's labels."""
+    """A trained model: n-gram columns and idf, linear weights, calibration, the labels."""
 
     labels: tuple[str, ...]
-    word: TfidfVectorizer
-    char: TfidfVectorizer
+    word_table: dict[str, int]
+    char_table: dict[str, int]
+    idf: Any
     keywords: KeywordIndex
-    coef: Any
+    # One row per feature column (word n-grams, char n-grams, keyword hits), one column a label.
+    weights: Any
     intercept: Any
     calib_a: Any
     calib_b: Any
@@ -57,11 +71,11 @@ def train_model(
     if len(set(y)) < 2:
         raise ValueError("the history needs at least two categories with two rows each")
     index = build_keyword_index(catalog)
-    word = _vectorizer(analyzer="word", ngram_range=(1, 2), min_df=1)
-    char = _vectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2)
+    word = _vectorizer(word_grams, min_df=1)
+    char = _vectorizer(char_grams, min_df=2)
     kw = sparse.csr_matrix(np.log1p(np.array([keyword_hits(t, index) for t in x_text])))
     features = sparse.hstack(
-        [word.fit_transform(x_text), char.fit_transform(x_text), kw * KEYWORD_SCALE]
+        [_fit_block(word, x_text), _fit_block(char, x_text), kw * KEYWORD_SCALE]
     ).tocsr()
     svm = LinearSVC(C=SVM_C).fit(features, y)
     folds = max(2, min(3, min(Counter(y).values())))
@@ -70,12 +84,14 @@ def train_model(
         LinearSVC(C=SVM_C), features, y, cv=cv, method="decision_function"
     )
     calib_a, calib_b = _platt(decisions, y, svm.classes_)
+    offset = len(word.vocabulary_)
     return TextModel(
         labels=tuple(str(c) for c in svm.classes_),
-        word=word,
-        char=char,
+        word_table={gram: int(col) for gram, col in word.vocabulary_.items()},
+        char_table={gram: offset + int(col) for gram, col in char.vocabulary_.items()},
+        idf=np.concatenate([word.idf_, char.idf_]).astype(np.float32),
         keywords=index,
-        coef=np.asarray(svm.coef_, dtype=np.float32),
+        weights=np.ascontiguousarray(svm.coef_.T, dtype=np.float32),
         intercept=np.asarray(svm.intercept_, dtype=np.float32),
         calib_a=calib_a,
         calib_b=calib_b,
@@ -92,67 +108,118 @@ def predict(
 
     ``hits`` are the text's keyword hits against ``model.keywords`` when already computed."""
     analyzers = analyzers or Analyzers.of(model)
+    text = text[:MAX_CHARS]
     if hits is None:
-        hits = keyword_hits(text[:MAX_CHARS], model.keywords)
-    idx, vals = _features(analyzers, text, hits)
-    scores = model.coef[:, idx] @ vals + model.intercept
+        hits = keyword_hits(text, model.keywords)
+    scores = analyzers.scores(text, hits)
     probs = 1.0 / (1.0 + np.exp(-(model.calib_a * scores + model.calib_b)))
-    total = float(probs.sum())
-    return [float(p) / total for p in probs]
+    result: list[float] = (probs / probs.sum()).tolist()
+    return result
 
 
-@dataclass(frozen=True, slots=True)
 class Analyzers:
-    """The vectorizers' tokenizers and n-gram tables (column, idf), built once per loaded model."""
+    """A loaded model's run-time tables and its word cache (one per loaded model).
 
-    word: Callable[[str], list[str]]
-    char: Callable[[str], list[str]]
-    word_table: dict[str, int]
-    char_table: dict[str, int]
-    idf: Any
+    ``shares`` has a row per word n-gram column (its idf-scaled weights and squared idf), then
+    a row per word seen: its char n-grams' summed scaled weights and squared idf, then the same
+    for its word unigrams. A text's score is then one sum over its words' and bigrams' rows."""
+
+    __slots__ = ("_rows", "_shares", "_static", "keyword_weights", "model")
+
+    def __init__(self, model: TextModel) -> None:
+        columns, k = len(model.idf), len(model.labels)
+        idf = model.idf.astype(np.float64)
+        self.model = model
+        self.keyword_weights = model.weights[columns:].astype(np.float64)
+        scaled = model.weights[:columns] * idf[:, None]
+        self._shares = np.zeros((columns + 1024, 2 * k + 2))
+        self._shares[:columns, : k + 1] = np.column_stack([scaled, idf * idf])
+        self._static = len(model.word_table)
+        self._shares[: self._static, k + 1 :] = self._shares[: self._static, : k + 1]
+        self._shares[: self._static, : k + 1] = 0.0
+        self._rows: dict[str, tuple[tuple[str, ...], int]] = {}
 
     @classmethod
     def of(cls, model: TextModel) -> Analyzers:
-        """Build the analyzers of a model."""
-        offset = len(model.word.vocabulary_)
-        return cls(
-            model.word.build_analyzer(),
-            model.char.build_analyzer(),
-            dict(model.word.vocabulary_),
-            {gram: offset + col for gram, col in model.char.vocabulary_.items()},
-            np.concatenate([model.word.idf_, model.char.idf_]).astype(np.float32),
-        )
+        """The tables of a model, with an empty cache."""
+        return cls(model)
+
+    def scores(self, text: str, hits: Sequence[float]) -> Any:
+        """The linear scores of one text: each block's summed share over its norm, plus hits."""
+        # A text adds at most one row per two characters; a full cache starts afresh.
+        if len(self._rows) > CACHE_WORDS - MAX_CHARS:
+            self._rows.clear()
+        tokens: list[str] = []
+        rows: list[int] = []
+        for raw in text.split():
+            word_tokens, row = self._rows.get(raw) or self._learn(raw)
+            tokens.extend(word_tokens)
+            rows.append(row)
+        table = self.model.word_table
+        rows += [c for c in map(table.get, map(" ".join, pairwise(tokens))) if c is not None]
+        k = len(self.model.labels)
+        total = self._shares[rows].sum(axis=0)
+        scores = self.model.intercept.astype(np.float64)
+        for i, hit in enumerate(hits):
+            if hit:
+                scores += math.log1p(hit) * KEYWORD_SCALE * self.keyword_weights[i]
+        if total[2 * k + 1]:
+            scores += total[k + 1 : 2 * k + 1] / math.sqrt(total[2 * k + 1])
+        if total[k]:
+            scores += total[:k] / math.sqrt(total[k])
+        return scores
+
+    def _learn(self, raw: str) -> tuple[tuple[str, ...], int]:
+        """Compute and remember one word's row."""
+        tokens, grams = split_word(raw)
+        # Char columns' rows hold their own share; word columns' rows are already unigrams'.
+        chars = [c for c in map(self.model.char_table.get, grams) if c is not None]
+        unigrams = [c for c in map(self.model.word_table.get, tokens) if c is not None]
+        row = len(self.model.idf) + len(self._rows)
+        if row == len(self._shares):
+            self._shares = np.concatenate([self._shares, np.zeros_like(self._shares)])
+        self._shares[row] = self._shares[chars + unigrams].sum(axis=0)
+        found = (tokens, row)
+        self._rows[raw] = found
+        return found
 
 
-def _vectorizer(**options: Any) -> TfidfVectorizer:
-    return TfidfVectorizer(sublinear_tf=True, preprocessor=fold, dtype=np.float32, **options)
+@lru_cache(maxsize=1 << 17)
+def split_word(raw: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """One whitespace-separated word's tokens and its space-padded char n-grams."""
+    word = fold(raw)
+    padded = f" {word} "
+    grams: list[str] = []
+    for n in range(CHAR_MIN, CHAR_MAX + 1):
+        # A word no longer than n is one n-gram, and longer n-grams would repeat it.
+        if n >= len(padded):
+            grams.append(padded)
+            break
+        grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return tuple(_TOKEN.findall(word)), tuple(grams)
 
 
-def _features(analyzers: Analyzers, text: str, hits: Sequence[float]) -> tuple[Any, Any]:
-    """The sparse feature vector of one text, as (column indices, values)."""
-    # The head of a long message says what it is about; the cap bounds the cost of an essay.
-    text = text[:MAX_CHARS]
-    word_cols, word_vals = _tfidf(analyzers.word_table, analyzers.idf, analyzers.word(text))
-    char_cols, char_vals = _tfidf(analyzers.char_table, analyzers.idf, analyzers.char(text))
-    offset = len(analyzers.word_table) + len(analyzers.char_table)
-    found = [(offset + i, math.log1p(h) * KEYWORD_SCALE) for i, h in enumerate(hits) if h]
-    kw_cols = np.array([c for c, _ in found], dtype=np.intp)
-    kw_vals = np.array([v for _, v in found], dtype=np.float32)
-    return (
-        np.concatenate([word_cols, char_cols, kw_cols]),
-        np.concatenate([word_vals, char_vals, kw_vals]),
-    )
+def word_grams(text: str) -> list[str]:
+    """Word unigrams and bigrams of a text (the word vectorizer's analyzer)."""
+    tokens = [t for raw in text.split() for t in split_word(raw)[0]]
+    return tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
 
 
-def _tfidf(table: dict[str, int], idf: Any, grams: list[str]) -> tuple[Any, Any]:
-    """Sublinear, L2-normalised TF-IDF weights of the n-grams the model knows."""
-    found = [c for c in map(table.get, grams) if c is not None]
-    if not found:
-        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
-    columns, tf = np.unique(np.array(found, dtype=np.intp), return_counts=True)
-    weights = (1.0 + np.log(tf)) * idf[columns]
-    norm = float(np.sqrt(np.dot(weights, weights))) or 1.0
-    return columns, weights / norm
+def char_grams(text: str) -> list[str]:
+    """Char n-grams of every word of a text (the char vectorizer's analyzer)."""
+    return [g for raw in text.split() for g in split_word(raw)[1]]
+
+
+def _vectorizer(analyzer: Any, min_df: int) -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer=analyzer, min_df=min_df, norm=None, dtype=np.float32)
+
+
+def _fit_block(vectorizer: TfidfVectorizer, texts: list[str]) -> Any:
+    """TF-IDF rows divided by the root of their summed squared idf per n-gram occurrence."""
+    tfidf = vectorizer.fit_transform(texts)
+    sq = np.asarray(tfidf @ vectorizer.idf_).ravel()
+    scale = np.divide(1.0, np.sqrt(sq), out=np.zeros_like(sq), where=sq > 0)
+    return sparse.diags(scale.astype(np.float32)) @ tfidf
 
 
 def _platt(decisions: Any, y: Any, classes: Any) -> tuple[Any, Any]:

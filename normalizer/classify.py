@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from gateway.records import Classification, Service
 from normalizer.classifier import MAX_CHARS, Analyzers, TextModel, predict
@@ -22,6 +23,8 @@ class Classifier:
     label_codes: Mapping[str, str]
     threshold: float
     keyword_weight: float
+    # The service code of each of the model's labels, in their order (None: not in the catalog).
+    codes: tuple[str | None, ...] = ()
 
 
 def build_classifier(
@@ -38,13 +41,15 @@ def build_classifier(
     # The model carries the keyword index it was trained with; sharing it counts hits once.
     if model is not None and model.keywords.phrases == index.phrases:
         index = model.keywords
+    label_codes = map_labels(labels, catalog)
     return Classifier(
         index,
         model,
         analyzers,
-        map_labels(labels, catalog),
+        label_codes,
         threshold,
         keyword_weight,
+        tuple(label_codes.get(label) for label in labels),
     )
 
 
@@ -59,25 +64,24 @@ def map_labels(labels: Sequence[str], catalog: Sequence[Service]) -> dict[str, s
 
 def classify(text: str, classifier: Classifier) -> Classification:
     """The service code, its confidence, the top three, and whether it is too unsure to file."""
-    scores: dict[str, float] = {}
     text = text[:MAX_CHARS]
     hits = keyword_hits(text, classifier.keywords)
     keyword = scores_from_hits(hits, classifier.keywords)
+    scores: dict[str, float] = {}
     if classifier.model is not None and classifier.label_codes:
         shared = classifier.model.keywords is classifier.keywords
         probs = predict(classifier.model, text, classifier.analyzers, hits if shared else None)
-        for label, p in zip(classifier.model.labels, probs, strict=True):
-            code = classifier.label_codes.get(label)
+        for code, p in zip(classifier.codes, probs, strict=True):
             if code is not None:
                 scores[code] = scores.get(code, 0.0) + p
-        total = sum(scores.values()) or 1.0
         weight = classifier.keyword_weight if keyword else 0.0
-        scores = {c: (1.0 - weight) * s / total for c, s in scores.items()}
+        scale = (1.0 - weight) / (sum(scores.values()) or 1.0)
+        scores = {c: s * scale for c, s in scores.items()}
         for code, s in keyword:
             scores[code] = scores.get(code, 0.0) + weight * s
     else:
         scores = dict(keyword)
-    top = sorted(scores.items(), key=lambda item: -item[1])[:3]
+    top = sorted(scores.items(), key=itemgetter(1), reverse=True)[:3]
     if not top:
         return Classification(service_code=None)
     code, confidence = top[0]

@@ -12,7 +12,7 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from normalizer.fold import tokens
+from normalizer.fold import text_tokens, tokens
 
 NEGATION_WINDOW = 3
 
@@ -65,7 +65,7 @@ def compile_phrases(table: Mapping[str, Mapping[str, Any]]) -> EmergencyPhrases:
 
 def detect_emergency(text: str, phrases: EmergencyPhrases) -> EmergencyHit | None:
     """The first emergency phrase in the text that is not ignored or negated, else None."""
-    words = [_canonical(w, phrases) for w in tokens(text)]
+    words = [_canonical(w, phrases) for w in text_tokens(text)]
     skip = _ignored(words, phrases)
     for start, word in enumerate(words):
         if start in skip:

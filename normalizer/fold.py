@@ -29,6 +29,12 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(fold(text).replace("\u2019", "'"))
 
 
+@lru_cache(maxsize=16)
+def text_tokens(text: str) -> tuple[str, ...]:
+    """``tokens`` of a whole message, remembered briefly: several steps read the same text."""
+    return tuple(tokens(text))
+
+
 def stem(word: str) -> str:
     """A crude plural strip, enough to let "potholes" meet "pothole" in any Latin script."""
     if len(word) > 4 and word.endswith("es") and word[-3] in "sxz":

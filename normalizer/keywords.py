@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from gateway.records import Service
-from normalizer.fold import stem, tokens
+from normalizer.fold import stem, text_tokens, tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class KeywordIndex:
     codes: tuple[str, ...]
     phrases: dict[str, tuple[tuple[tuple[str, ...], int], ...]]
     vocabulary: tuple[str, ...]
+    # Text token -> keyword token (or None); texts repeat words, and fuzzy matching is slow.
     _cache: dict[str, str | None] = field(default_factory=dict, compare=False)
 
 
@@ -43,7 +45,7 @@ def build_keyword_index(catalog: Sequence[Service]) -> KeywordIndex:
 
 def keyword_hits(text: str, index: KeywordIndex) -> list[float]:
     """Per service, the summed weight of keyword phrases found (longer phrases weigh more)."""
-    words = [_canonical(stem(t), index) for t in tokens(text)]
+    words = [_keyword_word(t, index) for t in text_tokens(text)]
     hits = [0.0] * len(index.codes)
     for start, word in enumerate(words):
         if word is None:
@@ -61,29 +63,26 @@ def keyword_scores(text: str, index: KeywordIndex) -> list[tuple[str, float]]:
 
 def scores_from_hits(hits: Sequence[float], index: KeywordIndex) -> list[tuple[str, float]]:
     """``keyword_scores`` from hits already counted."""
-    if not any(hits):
-        return []
-    weights = [math.exp(h) - 1.0 for h in hits]
-    total = sum(weights)
-    ranked = sorted(zip(index.codes, (w / total for w in weights), strict=True), key=_by_score)
-    return [pair for pair in ranked if pair[1] > 0]
+    weights = [(code, math.exp(h) - 1.0) for code, h in zip(index.codes, hits, strict=True) if h]
+    total = sum(w for _, w in weights)
+    return sorted(((code, w / total) for code, w in weights), key=itemgetter(1), reverse=True)
 
 
-def _by_score(pair: tuple[str, float]) -> float:
-    return -pair[1]
+def _keyword_word(token: str, index: KeywordIndex) -> str | None:
+    """The keyword token a text token stands for (remembered per token)."""
+    found = index._cache.get(token, "")
+    if found == "":
+        found = _canonical(stem(token), index)
+        if len(index._cache) < 100_000:
+            index._cache[token] = found
+    return found
 
 
 def _canonical(word: str, index: KeywordIndex) -> str | None:
     """The keyword token this word is, allowing one typo in words of five letters or more."""
     if word in index.phrases or len(word) < 5:
         return word
-    cached = index._cache.get(word, "")
-    if cached != "":
-        return cached
-    found = _closest(word, index.vocabulary)
-    if len(index._cache) < 100_000:
-        index._cache[word] = found
-    return found
+    return _closest(word, index.vocabulary)
 
 
 def _closest(word: str, vocabulary: tuple[str, ...]) -> str | None:

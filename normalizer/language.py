@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
 from gateway.records import Service
-from normalizer.fold import tokens
+from normalizer.fold import text_tokens, tokens
 
 # Frequent function words that are not words of another of these languages.
 _EN = "the is are was there in on of and to my it this that with at near by not from have has been"
@@ -25,6 +25,7 @@ FUNCTION_WORDS: Mapping[str, frozenset[str]] = {
 # Each distinctive word is worth this much log-odds against Lingua's view.
 WORD_WEIGHT = 1.5
 MAX_CHARS = 300
+MAX_WORDS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +63,16 @@ def detect_language(text: str, model: LanguageModel) -> str:
     """The most likely configured language of the text (the default when there is no text)."""
     if model.detector is None or not text.strip():
         return model.languages[0]
-    # The opening words carry the language; the cap bounds the cost of long messages.
-    text = text[:MAX_CHARS]
+    # The opening words carry the language; the caps bound the cost of long messages.
     scores = {lang: 0.0 for lang in model.languages}
-    for word in tokens(text):
+    for word in text_tokens(text)[:MAX_WORDS]:
         for lang, vocab in model.words.items():
             if word in vocab:
                 scores[lang] += WORD_WEIGHT
     ranked = sorted(scores.values(), reverse=True)
     # Three or more distinctive words settle it without asking Lingua.
     if ranked[0] - ranked[1] < 3 * WORD_WEIGHT:
-        for value in model.detector.compute_language_confidence_values(text):
+        for value in model.detector.compute_language_confidence_values(text[:MAX_CHARS]):
             code = value.language.iso_code_639_1.name.lower()
             if code in scores:
                 scores[code] += value.value * 2.0

@@ -20,7 +20,7 @@ def _sms(fixture: str, **extra: str) -> InboundMessage:
 async def test_pothole_sms_is_understood(ctx: NormalizerContext) -> None:
     report = await normalize(_sms("sms_inbound.form"), ctx, now=NOW)
     assert report.classification.service_code == "pothole"
-    assert report.location is not None and report.location.source == "gazetteer"
+    assert report.location is not None and report.location.source == "text"
     assert report.reporter.phone == "+14015550123"
     assert report.flags.needs_follow_up == ()
     assert not report.flags.emergency
