@@ -25,6 +25,9 @@ def find_problems(settings: Settings) -> list[ConfigError]:
     problems += _plugin_problems(settings, "connectors", connectors.load_all())
     if not settings.enabled_connectors():
         problems.append(ConfigError("connectors", "enable at least one connector"))
+    if not settings.catalog_path.is_file():
+        problems.append(ConfigError("gateway.catalog", f"{settings.catalog_path} does not exist"))
+        return problems
     try:
         catalog = load_catalog(settings.catalog_path)
     except ConfigError as exc:

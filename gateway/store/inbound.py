@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -114,7 +114,7 @@ class InboundWriter:
 
     async def _write_together(self, batch: list[_Job]) -> list[list[Receipt]]:
         async with self.engine.begin() as conn:
-            return [await _insert_job(conn, job) for job in batch]
+            return await _insert_batch(conn, batch)
 
     async def _write_alone(self, job: _Job) -> None:
         try:
@@ -134,6 +134,73 @@ async def _insert_job(conn: AsyncConnection, job: _Job) -> list[Receipt]:
     return await insert_messages(conn, job.envelope, job.messages)
 
 
+async def _insert_batch(conn: AsyncConnection, batch: list[_Job]) -> list[list[Receipt]]:
+    """The whole batch in one INSERT ... ON CONFLICT DO NOTHING RETURNING, not one per message.
+
+    Each statement is several round trips to the database thread (SQLite) or server, each
+    waiting for a turn of the busy event loop; one statement per batch keeps the writer ahead.
+    """
+    per_job = [_rows(job) for job in batch]
+    rows = [row for job_rows in per_job for row in job_rows]
+    key = inbound_messages.c
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(inbound_messages)
+        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+        .returning(key.id, key.channel, key.provider_id)
+    )
+    fresh = {(ch, pid): i for i, ch, pid in await conn.execute(statement, rows)}
+    known: dict[tuple[str, str], int] = {}
+    if missing := {(r["channel"], r["provider_id"]) for r in rows} - fresh.keys():
+        query = select(key.id, key.channel, key.provider_id).where(
+            tuple_(key.channel, key.provider_id).in_(sorted(missing))
+        )
+        known = {(ch, pid): i for i, ch, pid in await conn.execute(query)}
+    # A retry inside the same batch is a duplicate of the first copy, as across batches.
+    claimed: set[tuple[str, str]] = set()
+    results = []
+    for job_rows in per_job:
+        receipts = []
+        for row in job_rows:
+            pair = (row["channel"], row["provider_id"])
+            new = pair in fresh and pair not in claimed
+            claimed.add(pair)
+            inbound_id = fresh.get(pair) or known[pair]
+            receipts.append(Receipt(inbound_id, tracking_number_for(inbound_id), not new))
+        results.append(receipts)
+    return results
+
+
+def _rows(job: _Job) -> list[dict[str, Any]]:
+    if job.error is not None:
+        return [_unparsed_row(job.envelope, job.error)]
+    return [_message_row(job.envelope, message) for message in job.messages]
+
+
+def _unparsed_row(env: Envelope, error: str) -> dict[str, Any]:
+    digest = hashlib.sha256(env.raw_body).hexdigest()
+    return {
+        **_base_row(env),
+        "provider_id": f"unparsed:{digest}",
+        "sender": "",
+        "message": None,
+        "state": UNPARSED,
+        "error": error[:2000],
+    }
+
+
+def _message_row(env: Envelope, message: InboundMessage) -> dict[str, Any]:
+    return {
+        **_base_row(env),
+        "channel": message.channel,
+        "provider_id": message.provider_id,
+        "sender": message.sender[:320],
+        "message": message_to_json(message),
+        "state": RECEIVED,
+        "error": None,
+    }
+
+
 def _base_row(env: Envelope) -> dict[str, Any]:
     return {
         "channel": env.channel,
@@ -146,35 +213,14 @@ def _base_row(env: Envelope) -> dict[str, Any]:
 
 async def insert_unparsed(conn: AsyncConnection, env: Envelope, error: str) -> Receipt:
     """Keep raw bytes that could not be parsed; the same bad body retried is stored once."""
-    digest = hashlib.sha256(env.raw_body).hexdigest()
-    row = {
-        **_base_row(env),
-        "provider_id": f"unparsed:{digest}",
-        "sender": "",
-        "message": None,
-        "state": UNPARSED,
-        "error": error[:2000],
-    }
-    return await _insert_once(conn, row)
+    return await _insert_once(conn, _unparsed_row(env, error))
 
 
 async def insert_messages(
     conn: AsyncConnection, env: Envelope, messages: Sequence[InboundMessage]
 ) -> list[Receipt]:
     """Insert parsed messages in the caller's transaction; a known (channel, id) is not re-added."""
-    receipts = []
-    for message in messages:
-        row = {
-            **_base_row(env),
-            "channel": message.channel,
-            "provider_id": message.provider_id,
-            "sender": message.sender[:320],
-            "message": message_to_json(message),
-            "state": RECEIVED,
-            "error": None,
-        }
-        receipts.append(await _insert_once(conn, row))
-    return receipts
+    return [await _insert_once(conn, _message_row(env, message)) for message in messages]
 
 
 async def _insert_once(conn: AsyncConnection, row: dict[str, Any]) -> Receipt:

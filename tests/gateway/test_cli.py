@@ -96,8 +96,6 @@ def test_check_config_names_the_key_path_of_every_problem(tmp_path: Path) -> Non
     ]
 
 
-# The missing file is reported under "services", not under the key that names the file.
-@pytest.mark.xfail(strict=True, reason="gateway/checks.py names `services`, not gateway.catalog")
 def test_check_config_names_gateway_catalog_when_the_catalog_is_missing(tmp_path: Path) -> None:
     overrides = {"gateway": {"catalog": "config/no-such-catalog.toml"}}
     result = project(tmp_path, overrides).run("check-config")
