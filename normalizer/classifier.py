@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import pairwise, repeat
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.svm import LinearSVC
 
 from gateway.records import Service
-from normalizer.fold import fold
+from normalizer.fold import fold, lookup_all
 from normalizer.keywords import KeywordIndex, build_keyword_index, keyword_hits
 
 # Keyword hits are strong but coarse evidence; at half weight they help without drowning n-grams.
@@ -77,11 +77,11 @@ def train_model(
     features = sparse.hstack(
         [_fit_block(word, x_text), _fit_block(char, x_text), kw * KEYWORD_SCALE]
     ).tocsr()
-    svm = LinearSVC(C=SVM_C).fit(features, y)
+    svm = LinearSVC(C=SVM_C, random_state=seed).fit(features, y)
     folds = max(2, min(3, min(Counter(y).values())))
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     decisions = cross_val_predict(
-        LinearSVC(C=SVM_C), features, y, cv=cv, method="decision_function"
+        LinearSVC(C=SVM_C, random_state=seed), features, y, cv=cv, method="decision_function"
     )
     calib_a, calib_b = _platt(decisions, y, svm.classes_)
     offset = len(word.vocabulary_)
@@ -124,7 +124,7 @@ class Analyzers:
     a row per word seen: its char n-grams' summed scaled weights and squared idf, then the same
     for its word unigrams. A text's score is then one sum over its words' and bigrams' rows."""
 
-    __slots__ = ("_rows", "_shares", "_static", "keyword_weights", "model")
+    __slots__ = ("_rows", "_shares", "_zero", "keyword_weights", "model")
 
     def __init__(self, model: TextModel) -> None:
         columns, k = len(model.idf), len(model.labels)
@@ -132,12 +132,14 @@ class Analyzers:
         self.model = model
         self.keyword_weights = model.weights[columns:].astype(np.float64)
         scaled = model.weights[:columns] * idf[:, None]
+        # Row ``columns`` stays zero: it stands for n-grams the model does not know.
+        self._zero = columns
         self._shares = np.zeros((columns + 1024, 2 * k + 2))
         self._shares[:columns, : k + 1] = np.column_stack([scaled, idf * idf])
-        self._static = len(model.word_table)
-        self._shares[: self._static, k + 1 :] = self._shares[: self._static, : k + 1]
-        self._shares[: self._static, : k + 1] = 0.0
-        self._rows: dict[str, tuple[tuple[str, ...], int]] = {}
+        static = len(model.word_table)
+        self._shares[:static, k + 1 :] = self._shares[:static, : k + 1]
+        self._shares[:static, : k + 1] = 0.0
+        self._rows: dict[str, int] = {}
 
     @classmethod
     def of(cls, model: TextModel) -> Analyzers:
@@ -149,14 +151,10 @@ class Analyzers:
         # A text adds at most one row per two characters; a full cache starts afresh.
         if len(self._rows) > CACHE_WORDS - MAX_CHARS:
             self._rows.clear()
-        tokens: list[str] = []
-        rows: list[int] = []
-        for raw in text.split():
-            word_tokens, row = self._rows.get(raw) or self._learn(raw)
-            tokens.extend(word_tokens)
-            rows.append(row)
-        table = self.model.word_table
-        rows += [c for c in map(table.get, map(" ".join, pairwise(tokens))) if c is not None]
+        rows = lookup_all(text.split(), self._rows, self._learn)
+        # Bigrams are the only n-grams that span words; unknown ones count as the zero row.
+        bigrams = map(" ".join, pairwise(_TOKEN.findall(fold(text))))
+        rows.extend(map(self.model.word_table.get, bigrams, repeat(self._zero)))
         k = len(self.model.labels)
         total = self._shares[rows].sum(axis=0)
         scores = self.model.intercept.astype(np.float64)
@@ -169,19 +167,18 @@ class Analyzers:
             scores += total[:k] / math.sqrt(total[k])
         return scores
 
-    def _learn(self, raw: str) -> tuple[tuple[str, ...], int]:
+    def _learn(self, raw: str) -> int:
         """Compute and remember one word's row."""
         tokens, grams = split_word(raw)
         # Char columns' rows hold their own share; word columns' rows are already unigrams'.
         chars = [c for c in map(self.model.char_table.get, grams) if c is not None]
         unigrams = [c for c in map(self.model.word_table.get, tokens) if c is not None]
-        row = len(self.model.idf) + len(self._rows)
+        row = self._zero + 1 + len(self._rows)
         if row == len(self._shares):
             self._shares = np.concatenate([self._shares, np.zeros_like(self._shares)])
         self._shares[row] = self._shares[chars + unigrams].sum(axis=0)
-        found = (tokens, row)
-        self._rows[raw] = found
-        return found
+        self._rows[raw] = row
+        return row
 
 
 @lru_cache(maxsize=1 << 17)
@@ -201,7 +198,7 @@ def split_word(raw: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def word_grams(text: str) -> list[str]:
     """Word unigrams and bigrams of a text (the word vectorizer's analyzer)."""
-    tokens = [t for raw in text.split() for t in split_word(raw)[0]]
+    tokens = _TOKEN.findall(fold(text))
     return tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from email.utils import parseaddr
+from functools import lru_cache
 
 import phonenumbers
 
@@ -14,6 +15,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_SCHEMES = ("whatsapp:", "sms:", "tel:", "messenger:")
 
 
+# Residents write in conversations, so a number recurs; libphonenumber's parse and validation
+# cost more than the rest of a message's understanding.
+@lru_cache(maxsize=4096)
 def normalize_phone(raw: str, region: str = "US") -> str | None:
     """The number in E.164 (+14015550123), or None if it is not a valid phone number."""
     value = raw.strip()
@@ -67,5 +71,8 @@ def _name(message: InboundMessage) -> str:
     for key in ("name", "ProfileName", "profile_name", "display_name"):
         if message.extra.get(key):
             return message.extra[key].strip()
+    # Only an email-style sender ("Ana <ana@example.org>", "ana@example.org (Ana)") names one.
+    if "<" not in message.sender and "(" not in message.sender:
+        return ""
     name, _ = parseaddr(message.sender)
     return name.strip()

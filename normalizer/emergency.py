@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from normalizer.fold import text_tokens, tokens
+from normalizer.fold import lookup_all, text_tokens, tokens
 
 NEGATION_WINDOW = 3
 
@@ -65,7 +66,11 @@ def compile_phrases(table: Mapping[str, Mapping[str, Any]]) -> EmergencyPhrases:
 
 def detect_emergency(text: str, phrases: EmergencyPhrases) -> EmergencyHit | None:
     """The first emergency phrase in the text that is not ignored or negated, else None."""
-    words = [_canonical(w, phrases) for w in text_tokens(text)]
+    tokens = text_tokens(text)
+    words = lookup_all(tokens, phrases._cache, partial(_canonical, phrases=phrases))
+    # Nearly every report names no emergency phrase; this test runs in C.
+    if phrases.phrases.keys().isdisjoint(words):
+        return None
     skip = _ignored(words, phrases)
     for start, word in enumerate(words):
         if start in skip:
@@ -96,13 +101,11 @@ def _negated(words: list[str], start: int, negations: frozenset[str]) -> bool:
 
 def _canonical(word: str, phrases: EmergencyPhrases) -> str:
     """The phrase word this word is meant to be, allowing one typo in words of five letters."""
-    if len(word) < 5 or word in phrases.phrases or word in phrases.negations:
-        return word
-    cached = phrases._cache.get(word)
-    if cached is not None:
-        return cached
-    match = process.extractOne(word, phrases.vocabulary, scorer=OSA.distance, score_cutoff=1)
-    found = str(match[0]) if match is not None and match[0][0] == word[0] else word
+    found = word
+    if len(word) >= 5 and word not in phrases.phrases and word not in phrases.negations:
+        match = process.extractOne(word, phrases.vocabulary, scorer=OSA.distance, score_cutoff=1)
+        if match is not None and match[0][0] == word[0]:
+            found = str(match[0])
     if len(phrases._cache) < 100_000:
         phrases._cache[word] = found
     return found

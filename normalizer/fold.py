@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
+from typing import TypeVar, cast
+
+V = TypeVar("V")
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -42,3 +46,13 @@ def stem(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
+
+
+def lookup_all(keys: Sequence[str], cache: Mapping[str, V], compute: Callable[[str], V]) -> list[V]:
+    """``cache[key]`` for every key, computing the missing ones (``compute`` may remember them).
+
+    The look-ups run in C; per-message word loops in Python are most of a step's cost."""
+    found = list(map(cache.get, keys))
+    if None in found:
+        return [compute(k) if v is None else v for k, v in zip(keys, found, strict=True)]
+    return cast(list[V], found)

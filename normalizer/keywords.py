@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from operator import itemgetter
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from gateway.records import Service
-from normalizer.fold import stem, text_tokens, tokens
+from normalizer.fold import lookup_all, stem, text_tokens, tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +26,8 @@ class KeywordIndex:
     codes: tuple[str, ...]
     phrases: dict[str, tuple[tuple[tuple[str, ...], int], ...]]
     vocabulary: tuple[str, ...]
-    # Text token -> keyword token (or None); texts repeat words, and fuzzy matching is slow.
-    _cache: dict[str, str | None] = field(default_factory=dict, compare=False)
+    # Text token -> keyword token; texts repeat words, and fuzzy matching is slow.
+    _cache: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 def build_keyword_index(catalog: Sequence[Service]) -> KeywordIndex:
@@ -45,11 +46,13 @@ def build_keyword_index(catalog: Sequence[Service]) -> KeywordIndex:
 
 def keyword_hits(text: str, index: KeywordIndex) -> list[float]:
     """Per service, the summed weight of keyword phrases found (longer phrases weigh more)."""
-    words = [_keyword_word(t, index) for t in text_tokens(text)]
+    tokens = text_tokens(text)
+    words = lookup_all(tokens, index._cache, partial(_keyword_word, index=index))
     hits = [0.0] * len(index.codes)
+    # Most texts hold no keyword at all; this test runs in C.
+    if index.phrases.keys().isdisjoint(words):
+        return hits
     for start, word in enumerate(words):
-        if word is None:
-            continue
         for phrase, service in index.phrases.get(word, ()):
             if tuple(words[start : start + len(phrase)]) == phrase:
                 hits[service] += float(len(phrase))
@@ -68,24 +71,17 @@ def scores_from_hits(hits: Sequence[float], index: KeywordIndex) -> list[tuple[s
     return sorted(((code, w / total) for code, w in weights), key=itemgetter(1), reverse=True)
 
 
-def _keyword_word(token: str, index: KeywordIndex) -> str | None:
-    """The keyword token a text token stands for (remembered per token)."""
-    found = index._cache.get(token, "")
-    if found == "":
-        found = _canonical(stem(token), index)
-        if len(index._cache) < 100_000:
-            index._cache[token] = found
-    return found
+def _keyword_word(token: str, index: KeywordIndex) -> str:
+    """The keyword token a text token stands for, allowing one typo in words of five letters."""
+    word = stem(token)
+    if word not in index.phrases and len(word) >= 5:
+        word = _closest(word, index.vocabulary)
+    if len(index._cache) < 100_000:
+        index._cache[token] = word
+    return word
 
 
-def _canonical(word: str, index: KeywordIndex) -> str | None:
-    """The keyword token this word is, allowing one typo in words of five letters or more."""
-    if word in index.phrases or len(word) < 5:
-        return word
-    return _closest(word, index.vocabulary)
-
-
-def _closest(word: str, vocabulary: tuple[str, ...]) -> str | None:
+def _closest(word: str, vocabulary: tuple[str, ...]) -> str:
     """A vocabulary word one edit away that starts with the same letter (typos rarely do not)."""
     limit = 1 if len(word) < 8 else 2
     match = process.extractOne(word, vocabulary, scorer=OSA.distance, score_cutoff=limit)

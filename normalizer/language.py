@@ -64,11 +64,10 @@ def detect_language(text: str, model: LanguageModel) -> str:
     if model.detector is None or not text.strip():
         return model.languages[0]
     # The opening words carry the language; the caps bound the cost of long messages.
+    words = text_tokens(text)[:MAX_WORDS]
     scores = {lang: 0.0 for lang in model.languages}
-    for word in text_tokens(text)[:MAX_WORDS]:
-        for lang, vocab in model.words.items():
-            if word in vocab:
-                scores[lang] += WORD_WEIGHT
+    for lang, vocab in model.words.items():
+        scores[lang] = WORD_WEIGHT * sum(map(vocab.__contains__, words))
     ranked = sorted(scores.values(), reverse=True)
     # Three or more distinctive words settle it without asking Lingua.
     if ranked[0] - ranked[1] < 3 * WORD_WEIGHT:

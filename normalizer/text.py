@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import ftfy
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
-from mailparser_reply import EmailReplyParser  # type: ignore[import-untyped]
+from mailparser_reply import EmailReplyParser
 
 _HTML_HINT = re.compile(r"<(?:html|body|div|p|br|span|table|a\s)[^>]*>", re.IGNORECASE)
 _MOJIBAKE_HINT = re.compile("[\u00c2\u00c3\u00e2\ufffd]")
