@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
@@ -17,7 +18,7 @@ from gateway.plugin import Plugin, Registry
 from gateway.records import InboundMessage
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class WebhookRequest:
     """One provider request as the channel sees it: the public URL it was sent to, and bytes."""
 
@@ -31,9 +32,9 @@ class WebhookRequest:
         """A header's value, or "" when absent (names are case-insensitive)."""
         return self.headers.get(name.lower(), "")
 
-    @property
+    @cached_property
     def form(self) -> dict[str, str]:
-        """The urlencoded body; blank values are kept because providers sign them."""
+        """The urlencoded body, parsed once; blank values are kept because providers sign them."""
         try:
             text = self.body.decode("utf-8")
             return dict(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))

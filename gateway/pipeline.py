@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway import metrics
@@ -40,6 +40,18 @@ log = logging.getLogger(__name__)
 Normalize = Callable[[InboundMessage, Sequence[OpenRequest], datetime], Awaitable[NormalizedReport]]
 
 PROCESSED, FAILED = "processed", "failed"
+
+# One statement settles a whole batch of inbound rows, each with its own outcome.
+_SETTLE = (
+    update(inbound_messages)
+    .where(inbound_messages.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        request_id=bindparam("b_request"),
+        error=bindparam("b_error"),
+        processed_at=bindparam("b_now"),
+    )
+)
 
 
 class Pipeline:
@@ -90,11 +102,7 @@ class Pipeline:
             # Understand every message before the first write, so that SQLite's write lock is
             # held only for the inserts, never while a geocoder answers.
             understood = [await self._understand(row, open_now, now) for row in rows]
-            for row, outcome in zip(rows, understood, strict=True):
-                if isinstance(outcome, ServiceRequest):
-                    await self._file(conn, row, outcome, now)
-                else:
-                    await _settle_inbound(conn, row.id, FAILED, error=outcome)
+            await self._file(conn, rows, understood, now)
         return len(rows)
 
     async def _one_by_one(self) -> int:
@@ -132,24 +140,49 @@ class Pipeline:
         return request
 
     async def _file(
-        self, conn: AsyncConnection, row: Any, request: ServiceRequest, now: datetime
+        self,
+        conn: AsyncConnection,
+        rows: Sequence[Any],
+        understood: Sequence[ServiceRequest | str],
+        now: datetime,
     ) -> None:
-        await requests.insert_request(conn, request)
-        await requests.add_event(
+        """Write a batch's requests, first events, jobs and inbound states: a statement each."""
+        filed = [
+            (row, r)
+            for row, r in zip(rows, understood, strict=True)
+            if isinstance(r, ServiceRequest)
+        ]
+        await requests.insert_requests(conn, [request for _, request in filed])
+        await requests.add_events(
             conn,
-            request.id,
-            "received",
-            status=request.status.value,
-            detail={
-                "channel": request.channel,
-                "inbound_id": row.id,
-                "flags": _flag_names(request),
-            },
+            [
+                requests.event_row(
+                    request.id,
+                    "received",
+                    status=request.status.value,
+                    detail={
+                        "channel": request.channel,
+                        "inbound_id": row.id,
+                        "flags": _flag_names(request),
+                    },
+                )
+                for row, request in filed
+            ],
         )
-        for connector in self.connectors:
-            await jobs.enqueue(conn, request.id, connector, now=now)
-        await _settle_inbound(conn, row.id, PROCESSED, request_id=request.id)
-        metrics.PIPELINE.labels("processed").inc()
+        targets = [(request.id, c) for _, request in filed for c in self.connectors]
+        await jobs.enqueue_many(conn, targets, now=now)
+        settled = [
+            {
+                "b_id": row.id,
+                "b_state": PROCESSED if isinstance(r, ServiceRequest) else FAILED,
+                "b_request": r.id if isinstance(r, ServiceRequest) else None,
+                "b_error": None if isinstance(r, ServiceRequest) else r,
+                "b_now": now,
+            }
+            for row, r in zip(rows, understood, strict=True)
+        ]
+        await conn.execute(_SETTLE, settled)
+        metrics.PIPELINE.labels("processed").inc(len(filed))
 
     def _request(
         self, row: Any, message: InboundMessage, report: NormalizedReport, now: datetime

@@ -56,26 +56,42 @@ async def enqueue(
     payload: Mapping[str, Any] | None = None,
 ) -> None:
     """Add a job in the caller's transaction; a job for the same (request, connector, kind) wins."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(outbox)
-        .values(
-            request_id=request_id,
-            connector=connector,
-            kind=kind,
-            state=PENDING,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-            retry_from=now,
-            next_attempt_at=now,
+    await enqueue_many(conn, [(request_id, connector)], now=now, kind=kind, payload=payload)
+
+
+async def enqueue_many(
+    conn: AsyncConnection,
+    targets: Sequence[tuple[str, str]],
+    *,
+    now: datetime,
+    kind: str = "deliver",
+    payload: Mapping[str, Any] | None = None,
+) -> None:
+    """Add one job per (request id, connector) in one statement, in the caller's transaction."""
+    if not targets:
+        return
+    rows = [
+        {
+            "request_id": request_id,
+            "connector": connector,
+            "kind": kind,
+            "state": PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+            "retry_from": now,
+            "next_attempt_at": now,
+            "payload": dict(payload or {}),
             # Stable across retries and workers: the case system sees one key per request.
-            idempotency_key=f"{kind}-{connector}-{request_id}",
-            payload=dict(payload or {}),
-        )
-        .on_conflict_do_nothing(index_elements=["request_id", "connector", "kind"])
+            "idempotency_key": f"{kind}-{connector}-{request_id}",
+        }
+        for request_id, connector in targets
+    ]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(outbox).on_conflict_do_nothing(
+        index_elements=["request_id", "connector", "kind"]
     )
-    await conn.execute(statement)
+    await conn.execute(statement, rows)
 
 
 async def claim(

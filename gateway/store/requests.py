@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +25,13 @@ _OPEN_STATES = [s.value for s in Status if s is not Status.CLOSED]
 
 async def insert_request(conn: AsyncConnection, request: ServiceRequest) -> None:
     """Store a new service request."""
-    await conn.execute(insert(service_requests).values(**_to_row(request)))
+    await insert_requests(conn, [request])
+
+
+async def insert_requests(conn: AsyncConnection, batch: Sequence[ServiceRequest]) -> None:
+    """Store new service requests in one statement."""
+    if batch:
+        await conn.execute(insert(service_requests), [_to_row(r) for r in batch])
 
 
 async def get_request(conn: AsyncConnection, request_id: str) -> ServiceRequest | None:
@@ -52,15 +58,30 @@ async def add_event(
     detail: Mapping[str, Any] | None = None,
 ) -> None:
     """Append to the request's history."""
-    await conn.execute(
-        insert(request_events).values(
-            request_id=request_id,
-            at=datetime.now(UTC),
-            kind=kind,
-            status=status,
-            detail=dict(detail or {}),
-        )
-    )
+    await add_events(conn, [event_row(request_id, kind, status=status, detail=detail)])
+
+
+def event_row(
+    request_id: str,
+    kind: str,
+    *,
+    status: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One history entry, for ``add_events``."""
+    return {
+        "request_id": request_id,
+        "at": datetime.now(UTC),
+        "kind": kind,
+        "status": status,
+        "detail": dict(detail or {}),
+    }
+
+
+async def add_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Append several history entries in one statement."""
+    if rows:
+        await conn.execute(insert(request_events), list(rows))
 
 
 async def events(conn: AsyncConnection, request_id: str) -> list[dict[str, Any]]:
