@@ -168,7 +168,10 @@ class Analyzers:
         return scores
 
     def _learn(self, raw: str) -> int:
-        """Compute and remember one word's row."""
+        """Compute and remember one word's row (once: rows are numbered by the cache's size)."""
+        known = self._rows.get(raw)
+        if known is not None:
+            return known
         tokens, grams = split_word(raw)
         # Char columns' rows hold their own share; word columns' rows are already unigrams'.
         chars = [c for c in map(self.model.char_table.get, grams) if c is not None]

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pytest
 
 from gateway.records import Service
+from normalizer import classifier
+from normalizer.classifier import (
+    KEYWORD_SCALE,
+    MAX_CHARS,
+    Analyzers,
+    TextModel,
+    char_grams,
+    predict,
+    word_grams,
+)
 from normalizer.classify import build_classifier, classify, map_labels
-from normalizer.keywords import build_keyword_index, keyword_scores
+from normalizer.keywords import build_keyword_index, keyword_hits, keyword_scores
 from normalizer.pipeline import NormalizerContext
-from tests.normalizer.conftest import twilio_form
+from tests.normalizer.conftest import newport_rows, twilio_form
 
 
 @pytest.mark.parametrize(
@@ -51,3 +64,51 @@ def test_model_and_keywords_on_fixtures(fixture: str, code: str, ctx: Normalizer
     assert result.service_code == code
     assert len(result.top) == 3
     assert result.top[0][1] >= result.top[1][1] >= result.top[2][1]
+
+
+def _reference_scores(model: TextModel, text: str) -> Any:
+    """Linear scores the slow way: every n-gram cut and counted, as in training."""
+    text = text[:MAX_CHARS]
+    x = np.zeros(model.weights.shape[0])
+    for grams, table in (
+        (word_grams(text), model.word_table),
+        (char_grams(text), model.char_table),
+    ):
+        columns = [table[g] for g in grams if g in table]
+        np.add.at(x, columns, model.idf[columns])
+        sq = float(np.sum(model.idf[columns] ** 2))
+        if sq:
+            x[sorted(set(columns))] /= np.sqrt(sq)
+    hits = np.log1p(keyword_hits(text, model.keywords)) * KEYWORD_SCALE
+    x[len(model.idf) :] = hits
+    return x @ model.weights + model.intercept
+
+
+TEXTS = [r["text"] for r in newport_rows()[:80]] + [
+    "hay un bache enorme en la calle Spring, casi pierdo una llanta",
+    "Graffitti all over the wall 😡😡 on Thames St!!",
+    "",
+    "señal de alto caída — Bellevue Ave",
+]
+
+
+def test_cached_word_rows_score_like_cutting_every_ngram(
+    ctx: NormalizerContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = ctx.classifier.model
+    assert model is not None
+    # A tiny cache forces rows to be dropped and reused between texts.
+    monkeypatch.setattr(classifier, "CACHE_WORDS", MAX_CHARS + 5)
+    analyzers = Analyzers.of(model)
+    for text in TEXTS * 2:
+        hits = keyword_hits(text[:MAX_CHARS], model.keywords)
+        fast = analyzers.scores(text[:MAX_CHARS], hits)
+        np.testing.assert_allclose(fast, _reference_scores(model, text), rtol=1e-4, atol=1e-5)
+
+
+def test_probabilities_sum_to_one_and_follow_scores(ctx: NormalizerContext) -> None:
+    model = ctx.classifier.model
+    assert model is not None
+    probs = predict(model, "streetlight out on Spring St", ctx.classifier.analyzers)
+    assert abs(sum(probs) - 1.0) < 1e-6
+    assert len(probs) == len(model.labels)
