@@ -47,7 +47,9 @@ def build_language_model(languages: Sequence[str], catalog: Sequence[Service]) -
     detector = None
     if len(languages) > 1:
         codes = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in languages]
-        detector = LanguageDetectorBuilder.from_languages(*codes).build()
+        # Loading the models now spares the first message the wait.
+        builder = LanguageDetectorBuilder.from_languages(*codes)
+        detector = builder.with_preloaded_language_models().build()
     vocab: dict[str, set[str]] = {lang: set(FUNCTION_WORDS.get(lang, ())) for lang in languages}
     for service in catalog:
         for lang, phrases in service.keywords.items():

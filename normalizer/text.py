@@ -26,13 +26,15 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 def clean_text(text: str) -> str:
     """Readable plain text: HTML stripped, encoding repaired, invisible characters and
     runs of spaces removed, at most one blank line in a row."""
-    if _HTML_HINT.search(text):
+    if "<" in text and _HTML_HINT.search(text):
         text = html_to_text(text)
-    if _MOJIBAKE_HINT.search(text):
-        text = ftfy.fix_text(text)
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    # Mojibake, composed forms and invisible characters are all non-ASCII; most texts are not.
+    if not text.isascii():
+        if _MOJIBAKE_HINT.search(text):
+            text = ftfy.fix_text(text)
+        text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = _SPACES.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = [line.strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
