@@ -16,6 +16,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 # One core: numerical libraries must not spread the work over threads (set before numpy loads).
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -25,15 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gateway.catalog import load_catalog  # noqa: E402
-from gateway.cli_normalizer import read_history  # noqa: E402
-from gateway.records import InboundMessage  # noqa: E402
+from gateway.cli_normalizer import HistoryRow, read_history  # noqa: E402
+from gateway.records import InboundMessage, Service  # noqa: E402
 from gateway.understanding import (  # noqa: E402
     NormalizerSettings,
     load_normalizer,
     save_model,
     write_gazetteer,
 )
-from normalizer.classifier import train_model  # noqa: E402
+from normalizer.classifier import TextModel, train_model  # noqa: E402
 from normalizer.gazetteer import build_gazetteer, gazetteer_to_json  # noqa: E402
 from normalizer.pipeline import normalize  # noqa: E402
 
@@ -61,6 +62,23 @@ async def run_baseline(messages: list[InboundMessage]) -> float:
     return time.perf_counter() - started
 
 
+def load_context(rows: list[HistoryRow], catalog: tuple[Service, ...], model: TextModel) -> Any:
+    """The pipeline's context, loaded the way the gateway loads it, from files."""
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        (base / "config").mkdir()
+        (base / "config" / "emergency.toml").write_bytes(
+            (ROOT / "config" / "emergency.toml").read_bytes()
+        )
+        save_model(model, base / "var" / "classifier.joblib")
+        located = [
+            (r.address, r.lat, r.long) for r in rows if r.lat is not None and r.long is not None
+        ]
+        gazetteer = build_gazetteer(located)
+        write_gazetteer(gazetteer_to_json(gazetteer), base / "var" / "gazetteer.json")
+        return load_normalizer(NormalizerSettings(), catalog, base)
+
+
 def main() -> None:
     """Train, build, load, then time."""
     rng = random.Random(7)
@@ -70,18 +88,7 @@ def main() -> None:
     started = time.perf_counter()
     model = train_model([r.text for r in big], [r.category for r in big], catalog)
     train_s = time.perf_counter() - started
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        (base / "config").mkdir()
-        (base / "config" / "emergency.toml").write_bytes(
-            (ROOT / "config" / "emergency.toml").read_bytes()
-        )
-        save_model(model, base / "var" / "classifier.joblib")
-        located = [(r.address, r.lat, r.long) for r in rows if r.lat is not None]
-        write_gazetteer(
-            gazetteer_to_json(build_gazetteer(located)), base / "var" / "gazetteer.json"
-        )  # type: ignore[arg-type]
-        ctx = load_normalizer(NormalizerSettings(), catalog, base)
+    ctx = load_context(rows, catalog, model)
     messages = [
         InboundMessage("twilio_sms", f"SM{i}", "+14015550123", text=rng.choice(rows).text)
         for i in range(MESSAGES)
