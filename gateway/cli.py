@@ -74,6 +74,7 @@ def _outbox_parsers(sub: Any) -> None:
     osub = outbox.add_subparsers(dest="outbox_command", required=True)
     listing = osub.add_parser("list", help="jobs, newest first")
     listing.add_argument("--state", choices=[jobs.PENDING, jobs.IN_FLIGHT, jobs.DONE, jobs.DEAD])
+    listing.add_argument("--kind", choices=[jobs.DELIVER, jobs.NOTIFY])
     listing.add_argument("--limit", type=int, default=50)
     listing.set_defaults(handler=cmd_outbox_list)
     again = osub.add_parser("retry", help="make jobs due now with a fresh retry horizon")
@@ -197,16 +198,18 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
     async def body(runtime: Runtime) -> int:
-        rows = await jobs.list_jobs(runtime.engine, state=args.state, limit=args.limit)
+        rows = await jobs.list_jobs(
+            runtime.engine, state=args.state, kind=args.kind, limit=args.limit
+        )
         print(
-            f"{'ID':>6}  {'STATE':<9} {'CONNECTOR':<10} {'TRIES':>5}  {'NEXT (UTC)':<19}  "
-            "REQUEST / LAST ERROR"
+            f"{'ID':>6}  {'STATE':<9} {'KIND':<7} {'TARGET':<10} {'TRIES':>5}  "
+            f"{'NEXT (UTC)':<19}  REQUEST / LAST ERROR"
         )
         for j in rows:
             when = j.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S")
             print(
-                f"{j.id:>6}  {j.state:<9} {j.connector:<10} {j.attempts:>5}  {when}  "
-                f"{j.request_id} {j.last_error or ''}"
+                f"{j.id:>6}  {j.state:<9} {j.kind:<7} {j.target:<10} {j.attempts:>5}  {when}  "
+                f"{j.request_id or '-'} {j.last_error or ''}"
             )
         return 0
 

@@ -169,8 +169,8 @@ class Pipeline:
                 for row, request in filed
             ],
         )
-        targets = [(request.id, c) for _, request in filed for c in self.connectors]
-        await jobs.enqueue_many(conn, targets, now=now)
+        deliveries = [jobs.delivery(request.id, c) for _, request in filed for c in self.connectors]
+        await jobs.enqueue(conn, deliveries, now=now)
         settled = [
             {
                 "b_id": row.id,

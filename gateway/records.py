@@ -199,3 +199,18 @@ class OpenRequest:
     lat: float
     long: float
     received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A message to a resident, on the channel they used, already in their language."""
+
+    channel: str
+    to: str
+    body: str
+    # Why it is sent: "confirmation", "question", "status", "emergency", "access_code"...
+    purpose: str
+    request_id: str | None = None
+    subject: str | None = None
+    # Channel details a reply needs: the number to send from, the email thread's Message-IDs.
+    thread: Mapping[str, str] = field(default_factory=dict)

@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import channels
 from channels import Channel, ChannelContext
 from gateway import connectors as connector_registry
+from gateway import notifiers as notifier_registry
 from gateway.catalog import load_catalog
 from gateway.connectors import Connector
 from gateway.errors import ConfigError
+from gateway.notifiers import Notifier
 from gateway.outbox.sync import StatusSync
 from gateway.outbox.worker import OutboxWorker
 from gateway.pipeline import Normalize, Pipeline
@@ -45,6 +47,7 @@ class Runtime:
         self.outbox_wake = asyncio.Event()
         self._connectors: dict[str, Connector] | None = None
         self._normalize: Normalize | None = None
+        self._notifiers: dict[str, Notifier] | None = None
 
     @cached_property
     def catalog(self) -> Mapping[str, Service]:
@@ -76,6 +79,17 @@ class Runtime:
     def normalizer_settings(self) -> NormalizerSettings:
         return parse_normalizer_settings(self.settings.normalizer)
 
+    def notifiers(self) -> dict[str, Notifier]:
+        """A notifier for every enabled channel that can answer residents, built once."""
+        if self._notifiers is None:
+            registry = notifier_registry.load_all()
+            self._notifiers = {
+                plugin.name: registry[plugin.name](plugin.options)
+                for plugin in self.settings.enabled_channels()
+                if plugin.name in registry
+            }
+        return self._notifiers
+
     def normalizer(self) -> Normalize:
         """The normalizing step the pipeline calls after the ack; loads model files once."""
         if self._normalize is None:
@@ -103,7 +117,11 @@ class Runtime:
 
     def outbox_worker(self) -> OutboxWorker:
         return OutboxWorker(
-            self.engine, self.connectors(), self.settings.outbox, wake=self.outbox_wake
+            self.engine,
+            self.connectors(),
+            self.settings.outbox,
+            notifiers=self.notifiers(),
+            wake=self.outbox_wake,
         )
 
     async def work(self) -> None:
@@ -119,4 +137,6 @@ class Runtime:
     async def close(self) -> None:
         for connector in (self._connectors or {}).values():
             await connector.close()
+        for notifier in (self._notifiers or {}).values():
+            await notifier.close()
         await self.engine.dispose()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,14 +21,32 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.store.schema import outbox
 
 PENDING, IN_FLIGHT, DONE, DEAD = "pending", "in_flight", "done", "dead"
+DELIVER, NOTIFY = "deliver", "notify"
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """Work to enqueue; its key is stable, so enqueueing the same work twice does nothing."""
+
+    kind: str
+    target: str
+    key: str
+    request_id: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+def delivery(request_id: str, connector: str) -> NewJob:
+    """The job that files ``request_id`` with ``connector``."""
+    # Stable across retries and workers: the case system sees one key per request.
+    return NewJob(DELIVER, connector, f"deliver-{connector}-{request_id}", request_id)
 
 
 @dataclass(frozen=True, slots=True)
 class Job:
     id: int
-    request_id: str
-    connector: str
+    request_id: str | None
     kind: str
+    target: str
     state: str
     attempts: int
     created_at: datetime
@@ -37,7 +55,7 @@ class Job:
     idempotency_key: str
     payload: Mapping[str, Any]
     last_error: str | None
-    case_id: str | None
+    remote_id: str | None
     claim_token: str | None
 
 
@@ -46,58 +64,41 @@ def _job(row: Any) -> Job:
     return Job(**{name: m[name] for name in Job.__dataclass_fields__})
 
 
-async def enqueue(
-    conn: AsyncConnection,
-    request_id: str,
-    connector: str,
-    *,
-    now: datetime,
-    kind: str = "deliver",
-    payload: Mapping[str, Any] | None = None,
-) -> None:
-    """Add a job in the caller's transaction; a job for the same (request, connector, kind) wins."""
-    await enqueue_many(conn, [(request_id, connector)], now=now, kind=kind, payload=payload)
-
-
-async def enqueue_many(
-    conn: AsyncConnection,
-    targets: Sequence[tuple[str, str]],
-    *,
-    now: datetime,
-    kind: str = "deliver",
-    payload: Mapping[str, Any] | None = None,
-) -> None:
-    """Add one job per (request id, connector) in one statement, in the caller's transaction."""
-    if not targets:
+async def enqueue(conn: AsyncConnection, new_jobs: Sequence[NewJob], *, now: datetime) -> None:
+    """Add jobs in the caller's transaction, in one statement; known keys are skipped."""
+    if not new_jobs:
         return
     rows = [
         {
-            "request_id": request_id,
-            "connector": connector,
-            "kind": kind,
+            "request_id": j.request_id,
+            "kind": j.kind,
+            "target": j.target,
             "state": PENDING,
             "attempts": 0,
             "created_at": now,
             "updated_at": now,
             "retry_from": now,
             "next_attempt_at": now,
-            "payload": dict(payload or {}),
-            # Stable across retries and workers: the case system sees one key per request.
-            "idempotency_key": f"{kind}-{connector}-{request_id}",
+            "idempotency_key": j.key,
+            "payload": dict(j.payload),
         }
-        for request_id, connector in targets
+        for j in new_jobs
     ]
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(outbox).on_conflict_do_nothing(
-        index_elements=["request_id", "connector", "kind"]
-    )
+    statement = dialect.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
     await conn.execute(statement, rows)
 
 
 async def claim(
-    engine: AsyncEngine, connector: str, *, now: datetime, limit: int, lease_seconds: float
+    engine: AsyncEngine,
+    kind: str,
+    target: str,
+    *,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
 ) -> list[Job]:
-    """Take up to ``limit`` due jobs for ``connector``: pending and due, or leased and expired."""
+    """Take up to ``limit`` due jobs for one target: pending and due, or leased and expired."""
     if limit <= 0:
         return []
     c = outbox.c
@@ -107,7 +108,7 @@ async def claim(
     )
     chosen = (
         select(c.id)
-        .where(due, c.connector == connector)
+        .where(due, c.kind == kind, c.target == target)
         .order_by(c.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -143,18 +144,20 @@ async def settle(
 
 
 async def release(engine: AsyncEngine, job: Job, *, now: datetime) -> None:
-    """Give a claimed job back untried (its connector's breaker opened meanwhile)."""
+    """Give a claimed job back untried (its target's breaker opened meanwhile)."""
     async with engine.begin() as conn:
         await settle(conn, job, now=now, state=PENDING, attempts=job.attempts - 1)
 
 
 async def list_jobs(
-    engine: AsyncEngine, *, state: str | None = None, limit: int = 100
+    engine: AsyncEngine, *, state: str | None = None, kind: str | None = None, limit: int = 100
 ) -> list[Job]:
-    """Jobs, newest first, optionally in one state."""
+    """Jobs, newest first, optionally of one state and one kind."""
     query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
     if state:
         query = query.where(outbox.c.state == state)
+    if kind:
+        query = query.where(outbox.c.kind == kind)
     async with engine.connect() as conn:
         return [_job(row) for row in await conn.execute(query)]
 

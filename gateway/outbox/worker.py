@@ -1,8 +1,10 @@
-"""The delivery worker: claims due jobs, calls their connector, settles each one durably.
+"""The outbox worker: claims due jobs, performs them, settles each one durably.
 
-A request is filed at least once by the outbox and at most once by the case system, because every
-attempt carries the job's stable idempotency key; the case id is stored in the same transaction
-that marks the job done.
+Two kinds of job share the machinery: ``deliver`` files a request with a connector (the city's
+case system) and ``notify`` sends a resident a message through their channel's notifier. Each
+(kind, target) lane has its own circuit breaker. A request is filed at least once by the outbox
+and at most once by the case system, because every attempt carries the job's stable idempotency
+key; the result is stored in the same transaction that marks the job done.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,23 +26,35 @@ from gateway.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from gateway.notifiers import Notifier
 from gateway.outbox import jobs
 from gateway.outbox.breaker import CircuitBreaker
 from gateway.outbox.policy import Dead, decide
-from gateway.records import CaseRef, Status
+from gateway.outbox.settle import record_dead, record_done
 from gateway.rounds import repeat_rounds
 from gateway.settings import OutboxSettings
-from gateway.store import requests
+from gateway.store import contacts, requests
+from gateway.store.codec import notification_from_json
 
 log = logging.getLogger(__name__)
+Lane = tuple[str, str]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a performed job came to: the far side's id, and a case token or a suppression."""
+
+    remote_id: str | None
+    token: str | None = None
+    suppressed: bool = False
+
+
 class OutboxWorker:
-    """Delivers outbox jobs to their connectors until stopped."""
+    """Performs outbox jobs until stopped."""
 
     def __init__(
         self,
@@ -47,33 +62,37 @@ class OutboxWorker:
         connectors: Mapping[str, Connector],
         settings: OutboxSettings,
         *,
+        notifiers: Mapping[str, Notifier] | None = None,
         wake: asyncio.Event | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
     ) -> None:
         self.engine = engine
         self.connectors = connectors
+        self.notifiers = notifiers or {}
         self.settings = settings
         self.wake = wake or asyncio.Event()
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy.
-        self.breakers = {name: CircuitBreaker(settings.breaker) for name in connectors}
+        lanes = [(jobs.DELIVER, n) for n in connectors] + [(jobs.NOTIFY, n) for n in self.notifiers]
+        self.breakers: dict[Lane, CircuitBreaker] = {
+            lane: CircuitBreaker(settings.breaker) for lane in lanes
+        }
 
     async def run_forever(self) -> None:
-        """Deliver, then sleep until woken or the poll interval passes."""
+        """Work, then sleep until woken or the poll interval passes."""
         poll = self.settings.poll_interval_seconds
         await repeat_rounds(self.run_once, self.wake, poll, "outbox")
 
     async def run_once(self) -> int:
-        """One round over every connector; returns how many jobs were attempted."""
-        rounds = [self._round(name) for name in self.connectors]
-        return sum(await asyncio.gather(*rounds))
+        """One round over every lane; returns how many jobs were attempted."""
+        return sum(await asyncio.gather(*(self._round(lane) for lane in self.breakers)))
 
-    async def _round(self, name: str) -> int:
-        capacity = self.breakers[name].capacity(self.settings.batch_size)
+    async def _round(self, lane: Lane) -> int:
+        capacity = self.breakers[lane].capacity(self.settings.batch_size)
         claimed = await jobs.claim(
             self.engine,
-            name,
+            *lane,
             now=self.clock(),
             limit=capacity,
             lease_seconds=self.settings.lease_seconds,
@@ -82,28 +101,24 @@ class OutboxWorker:
         return len(claimed)
 
     async def _attempt(self, job: jobs.Job) -> None:
-        breaker = self.breakers[job.connector]
+        breaker = self.breakers[(job.kind, job.target)]
         if not breaker.allow():
             await jobs.release(self.engine, job, now=self.clock())
             return
         try:
-            ref = await self._deliver(job)
+            outcome = await self._perform(job)
         except DeliveryError as exc:
             breaker.failed()
             await self._failed(job, exc)
             return
         breaker.succeeded()
-        await self._delivered(job, ref)
+        await self._succeeded(job, outcome)
 
-    async def _deliver(self, job: jobs.Job) -> CaseRef:
-        async with self.engine.connect() as conn:
-            request = await requests.get_request(conn, job.request_id)
-        if request is None:
-            raise PermanentDeliveryError(f"request {job.request_id} no longer exists")
-        connector = self.connectors[job.connector]
+    async def _perform(self, job: jobs.Job) -> Outcome:
         timeout = self.settings.delivery_timeout_seconds
+        work = self._notify(job) if job.kind == jobs.NOTIFY else self._deliver(job)
         try:
-            return await asyncio.wait_for(connector.submit(request, job.idempotency_key), timeout)
+            return await asyncio.wait_for(work, timeout)
         except TimeoutError as exc:
             raise TransientDeliveryError(f"no answer within {timeout:g} s") from exc
         except ConfigError as exc:
@@ -111,37 +126,47 @@ class OutboxWorker:
         except DeliveryError:
             raise
         except Exception as exc:
-            # A connector bug must not kill the worker; treat it as worth retrying and say so.
-            log.exception("outbox.connector_error", extra={"connector": job.connector})
-            raise TransientDeliveryError(f"connector error: {exc!r}") from exc
+            # A connector or notifier bug must not kill the worker: retry it, and say so.
+            log.exception("outbox.target_error", extra={"kind": job.kind, "target": job.target})
+            raise TransientDeliveryError(f"{job.target} failed: {exc!r}") from exc
 
-    async def _delivered(self, job: jobs.Job, ref: CaseRef) -> None:
+    async def _deliver(self, job: jobs.Job) -> Outcome:
+        async with self.engine.connect() as conn:
+            request = await requests.get_request(conn, job.request_id or "")
+        if request is None:
+            raise PermanentDeliveryError(f"request {job.request_id} no longer exists")
+        ref = await self.connectors[job.target].submit(request, job.idempotency_key)
+        return Outcome(ref.case_id, token=ref.token)
+
+    async def _notify(self, job: jobs.Job) -> Outcome:
+        note = notification_from_json(dict(job.payload))
+        async with self.engine.connect() as conn:
+            # Checked at sending time, not when queued: a STOP in between is honoured.
+            if await contacts.is_opted_out(conn, note.channel, note.to):
+                return Outcome(None, suppressed=True)
+        return Outcome(await self.notifiers[job.target].send(note, job.idempotency_key))
+
+    async def _succeeded(self, job: jobs.Job, outcome: Outcome) -> None:
         now = self.clock()
         async with self.engine.begin() as conn:
-            if not await jobs.settle(conn, job, now=now, state=jobs.DONE, case_id=ref.case_id):
+            settled = await jobs.settle(
+                conn, job, now=now, state=jobs.DONE, remote_id=outcome.remote_id
+            )
+            if not settled:
                 log.warning("outbox.claim_lost", extra={"job": job.id})
                 return
-            await requests.record_case(conn, job.request_id, case_id=ref.case_id, token=ref.token)
-            await requests.add_event(
-                conn,
-                job.request_id,
-                "delivered",
-                status=Status.SUBMITTED.value,
-                detail={
-                    "connector": job.connector,
-                    "case_id": ref.case_id,
-                    "token": ref.token,
-                    "attempts": job.attempts,
-                },
-            )
-        metrics.DELIVERIES.labels(job.connector, "delivered").inc()
+            await record_done(conn, job, outcome.remote_id, outcome.token, outcome.suppressed)
+        result = "suppressed" if outcome.suppressed else "done"
+        metrics.DELIVERIES.labels(job.target, result).inc()
         log.info(
-            "outbox.delivered",
+            "outbox.done",
             extra={
                 "job": job.id,
-                "connector": job.connector,
-                "case_id": ref.case_id,
+                "kind": job.kind,
+                "target": job.target,
+                "remote_id": outcome.remote_id,
                 "attempts": job.attempts,
+                "suppressed": outcome.suppressed,
             },
         )
 
@@ -157,18 +182,10 @@ class OutboxWorker:
         )
         async with self.engine.begin() as conn:
             if isinstance(outcome, Dead):
-                settled = await jobs.settle(
+                if await jobs.settle(
                     conn, job, now=now, state=jobs.DEAD, last_error=outcome.reason
-                )
-                if settled:
-                    await requests.add_event(
-                        conn,
-                        job.request_id,
-                        "delivery_dead",
-                        status=Status.FAILED.value,
-                        detail={"connector": job.connector, "reason": outcome.reason},
-                    )
-                    await requests.set_status(conn, job.request_id, Status.FAILED.value)
+                ):
+                    await record_dead(conn, job, outcome.reason)
             else:
                 await jobs.settle(
                     conn,
@@ -179,12 +196,13 @@ class OutboxWorker:
                     last_error=outcome.reason,
                 )
         result = "dead" if isinstance(outcome, Dead) else "retry"
-        metrics.DELIVERIES.labels(job.connector, result).inc()
+        metrics.DELIVERIES.labels(job.target, result).inc()
         log.warning(
             "outbox.failed",
             extra={
                 "job": job.id,
-                "connector": job.connector,
+                "kind": job.kind,
+                "target": job.target,
                 "result": result,
                 "reason": error.reason,
                 "attempts": job.attempts,

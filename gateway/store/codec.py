@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.records import InboundMessage, Location, Media
+from gateway.records import InboundMessage, Location, Media, Notification
 
 
 def message_to_json(message: InboundMessage) -> dict[str, Any]:
@@ -54,3 +54,21 @@ def message_from_json(data: dict[str, Any], raw: bytes = b"") -> InboundMessage:
         raw=raw,
         extra=dict(data.get("extra", {})),
     )
+
+
+def notification_to_json(note: Notification) -> dict[str, Any]:
+    """A notification as an outbox job's payload."""
+    return {
+        "channel": note.channel,
+        "to": note.to,
+        "body": note.body,
+        "purpose": note.purpose,
+        "request_id": note.request_id,
+        "subject": note.subject,
+        "thread": dict(note.thread),
+    }
+
+
+def notification_from_json(data: dict[str, Any]) -> Notification:
+    """The notification an outbox job carries."""
+    return Notification(**{**data, "thread": dict(data.get("thread") or {})})

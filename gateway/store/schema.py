@@ -133,14 +133,16 @@ request_events = Table(
     Index("ix_request_events_request", "request_id", "id"),
 )
 
-# Work to do outside any request: one row per (request, connector, kind).
+# Work to do outside any request: deliveries to case systems and notifications to residents.
 outbox = Table(
     "outbox",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("request_id", String(32), ForeignKey("service_requests.id"), nullable=False),
-    Column("connector", String(64), nullable=False),
-    Column("kind", String(32), nullable=False, default="deliver"),
+    # Null for messages that belong to no request (a one-time access code, say).
+    Column("request_id", String(32), ForeignKey("service_requests.id"), nullable=True),
+    # "deliver" (target: a connector) or "notify" (target: the channel that sends it).
+    Column("kind", String(32), nullable=False),
+    Column("target", String(64), nullable=False),
     # pending -> in_flight -> done | dead (and back to pending on a retryable failure)
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
@@ -151,12 +153,22 @@ outbox = Table(
     Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("lease_until", UtcDateTime(), nullable=True),
     Column("claim_token", String(32), nullable=True),
-    Column("idempotency_key", String(128), nullable=False, unique=True),
+    # One job per key, ever: enqueueing the same work twice is a no-op.
+    Column("idempotency_key", String(191), nullable=False, unique=True),
     Column("payload", JSON, nullable=False),
     Column("last_error", Text, nullable=True),
-    Column("case_id", String(255), nullable=True),
-    UniqueConstraint("request_id", "connector", "kind", name="uq_outbox_request_connector_kind"),
-    Index("ix_outbox_due", "state", "next_attempt_at"),
+    # What the far side called it: the case id, or the provider's message id.
+    Column("remote_id", String(255), nullable=True),
+    Index("ix_outbox_due", "state", "kind", "target", "next_attempt_at"),
+)
+
+# Residents who asked not to be messaged on a channel (carrier STOP), until they opt back in.
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("address", String(320), primary_key=True),
+    Column("opted_out_at", UtcDateTime(), nullable=False),
 )
 
 # Where each connector's status sync got to.

@@ -123,7 +123,7 @@ async def make_requests(url: str, count: int) -> list[str]:
                     original_text="Pothole on Spring St",
                 )
                 await insert_request(conn, request)
-                await jobs.enqueue(conn, request_id, "folder", now=now)
+                await jobs.enqueue(conn, [jobs.delivery(request_id, "folder")], now=now)
     finally:
         await engine.dispose()
     return ids
@@ -151,11 +151,11 @@ async def test_migrate_then_outbox_list_shows_jobs(tmp_path: Path) -> None:
     result = gateway.run("outbox", "list")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:3] == ["ID", "STATE", "CONNECTOR"]
+    assert lines[0].split()[:4] == ["ID", "STATE", "KIND", "TARGET"]
     assert len(lines) == 3
     # Newest first.
     for line, request_id in zip(lines[1:], reversed(request_ids), strict=True):
-        assert line.split()[1:3] == ["pending", "folder"]
+        assert line.split()[1:4] == ["pending", "deliver", "folder"]
         assert request_id in line
 
 

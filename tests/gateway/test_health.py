@@ -121,7 +121,7 @@ async def test_metrics_show_outbox_depth_by_state(tmp_path: Path, database_url: 
                     original_text="Streetlight out",
                 ),
             )
-            await jobs.enqueue(conn, request_id, "folder", now=now)
+            await jobs.enqueue(conn, [jobs.delivery(request_id, "folder")], now=now)
         dead = outbox.c.request_id == request_ids[0]
         await conn.execute(update(outbox).where(dead).values(state=jobs.DEAD))
     async with serve(runtime) as client:

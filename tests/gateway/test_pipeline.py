@@ -62,7 +62,7 @@ async def test_stored_message_becomes_a_request_with_history_and_one_job_per_con
     assert [e["kind"] for e in history] == ["received"]
     assert inbound.state == "processed" and inbound.request_id == request.id
     queued = await jobs.list_jobs(runtime.engine)
-    assert sorted(j.connector for j in queued) == ["folder", "webhook"]
+    assert sorted(j.target for j in queued) == ["folder", "webhook"]
     assert all(j.request_id == request.id and j.state == jobs.PENDING for j in queued)
 
 

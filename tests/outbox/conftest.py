@@ -64,6 +64,6 @@ async def seed(engine: AsyncEngine, count: int, connector: str = "open311") -> l
         for serial in range(1, count + 1):
             request = sample_request(serial)
             await requests.insert_request(conn, request)
-            await jobs.enqueue(conn, request.id, connector, now=now)
+            await jobs.enqueue(conn, [jobs.delivery(request.id, connector)], now=now)
             ids.append(request.id)
     return ids

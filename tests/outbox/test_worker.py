@@ -83,7 +83,7 @@ async def test_crm_failing_20_times_then_recovering_is_delivered_exactly_once(
     assert crm.posts == 21
     assert len(crm.cases) == 1
     (case_id,) = crm.cases
-    assert job.case_id == case_id
+    assert job.remote_id == case_id
     assert job.attempts == 21
     async with engine.connect() as conn:
         request = await requests.get_request(conn, request_id)
@@ -199,7 +199,7 @@ async def test_open_breaker_stops_calls_until_its_probe(engine: AsyncEngine, crm
         await asyncio.sleep(0.01)
     # Five consecutive failures open the breaker; nothing more is sent for a minute.
     assert crm.posts == settings.breaker.failure_threshold
-    assert worker.breakers["open311"].state == "open"
+    assert worker.breakers[(jobs.DELIVER, "open311")].state == "open"
 
 
 async def test_job_of_a_dead_worker_is_taken_again_after_its_lease(
@@ -207,7 +207,9 @@ async def test_job_of_a_dead_worker_is_taken_again_after_its_lease(
 ) -> None:
     await seed(engine, 1)
     now = datetime.now(UTC)
-    (abandoned,) = await jobs.claim(engine, "open311", now=now, limit=1, lease_seconds=60)
+    (abandoned,) = await jobs.claim(
+        engine, jobs.DELIVER, "open311", now=now, limit=1, lease_seconds=60
+    )
     later = [now + timedelta(seconds=30)]
     worker = worker_for(engine, crm, clock=lambda: later[0])
     await worker.run_once()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-21 19:22:21.663760
+Create Date: 2026-11-21 19:58:22.417338
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ def upgrade() -> None:
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
         batch_op.create_index("ix_inbound_state", ["state", "id"], unique=False)
 
+    op.create_table(
+        "opt_outs",
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("address", sa.String(length=320), nullable=False),
+        sa.Column("opted_out_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("channel", "address", name=op.f("pk_opt_outs")),
+    )
     op.create_table(
         "service_requests",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -101,9 +108,9 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column("request_id", sa.String(length=32), nullable=False),
-        sa.Column("connector", sa.String(length=64), nullable=False),
+        sa.Column("request_id", sa.String(length=32), nullable=True),
         sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("target", sa.String(length=64), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -112,21 +119,20 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("claim_token", sa.String(length=32), nullable=True),
-        sa.Column("idempotency_key", sa.String(length=128), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=191), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("case_id", sa.String(length=255), nullable=True),
+        sa.Column("remote_id", sa.String(length=255), nullable=True),
         sa.ForeignKeyConstraint(
             ["request_id"], ["service_requests.id"], name=op.f("fk_outbox_request_id")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_outbox_idempotency_key")),
-        sa.UniqueConstraint(
-            "request_id", "connector", "kind", name="uq_outbox_request_connector_kind"
-        ),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_due", ["state", "next_attempt_at"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_due", ["state", "kind", "target", "next_attempt_at"], unique=False
+        )
 
     op.create_table(
         "request_events",
@@ -167,6 +173,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_service_requests_case_id")
 
     op.drop_table("service_requests")
+    op.drop_table("opt_outs")
     with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_inbound_state")
 

@@ -1,0 +1,33 @@
+"""Notifiers: how the gateway talks back to residents, one module per channel that can reply.
+
+A notifier sends one ``Notification`` (already rendered in the resident's language) and returns
+the provider's message id. Like connectors, it raises ``TransientDeliveryError`` or
+``PermanentDeliveryError``; retries, backoff and opt-outs live in the outbox. Its options are its
+channel's ``[channels.<name>]`` table, so one place configures a channel both ways.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from gateway.plugin import Plugin, Registry
+from gateway.records import Notification
+
+
+class Notifier(Plugin):
+    """Base of every notifier; ``name`` is the channel it answers on."""
+
+    section: ClassVar[str] = "channels"
+
+    async def send(self, note: Notification, idempotency_key: str) -> str | None:
+        """Send ``note``; the provider's id for it. The same key must not send twice."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Release sockets; called once at shutdown."""
+
+
+_registry: Registry[Notifier] = Registry("notifier", __name__, __path__)
+REGISTRY = _registry.classes
+register = _registry.register
+load_all = _registry.load_all
