@@ -124,13 +124,14 @@ class Analyzers:
     a row per word seen: its char n-grams' summed scaled weights and squared idf, then the same
     for its word unigrams. A text's score is then one sum over its words' and bigrams' rows."""
 
-    __slots__ = ("_rows", "_shares", "_zero", "keyword_weights", "model")
+    __slots__ = ("_intercept", "_rows", "_shares", "_zero", "keyword_weights", "model")
 
     def __init__(self, model: TextModel) -> None:
         columns, k = len(model.idf), len(model.labels)
         idf = model.idf.astype(np.float64)
         self.model = model
-        self.keyword_weights = model.weights[columns:].astype(np.float64)
+        self.keyword_weights = model.weights[columns:].astype(np.float64) * KEYWORD_SCALE
+        self._intercept = model.intercept.astype(np.float64)
         scaled = model.weights[:columns] * idf[:, None]
         # Row ``columns`` stays zero: it stands for n-grams the model does not know.
         self._zero = columns
@@ -157,10 +158,10 @@ class Analyzers:
         rows.extend(map(self.model.word_table.get, bigrams, repeat(self._zero)))
         k = len(self.model.labels)
         total = self._shares[rows].sum(axis=0)
-        scores = self.model.intercept.astype(np.float64)
+        scores = self._intercept.copy()
         for i, hit in enumerate(hits):
             if hit:
-                scores += math.log1p(hit) * KEYWORD_SCALE * self.keyword_weights[i]
+                scores += math.log1p(hit) * self.keyword_weights[i]
         if total[2 * k + 1]:
             scores += total[k + 1 : 2 * k + 1] / math.sqrt(total[2 * k + 1])
         if total[k]:
