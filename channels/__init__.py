@@ -82,6 +82,8 @@ class Channel(Plugin):
     route: ClassVar[str]
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     content_types: ClassVar[tuple[str, ...]] = ()
+    # The notifier that answers residents who wrote on this channel; None: no replies.
+    reply_via: ClassVar[str | None] = None
 
     def __init__(self, options: Mapping[str, Any], context: ChannelContext) -> None:
         super().__init__(options)

@@ -37,6 +37,7 @@ class TwilioSms(Channel):
     name = "twilio_sms"
     route = "/webhooks/twilio/sms"
     content_types = ("application/x-www-form-urlencoded",)
+    reply_via = "twilio_sms"
 
     @cached_property
     def validator(self) -> RequestValidator:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import channels
-from gateway import connectors
+from gateway import connectors, notifiers
 from gateway.catalog import load_catalog
 from gateway.errors import ConfigError
 from gateway.settings import Settings
@@ -23,6 +23,7 @@ def find_problems(settings: Settings) -> list[ConfigError]:
         )
     problems += _plugin_problems(settings, "channels", channels.load_all())
     problems += _plugin_problems(settings, "connectors", connectors.load_all())
+    problems += _plugin_problems(settings, "notifiers", notifiers.load_all())
     if not settings.enabled_connectors():
         problems.append(ConfigError("connectors", "enable at least one connector"))
     if not settings.catalog_path.is_file():
@@ -44,7 +45,11 @@ def find_problems(settings: Settings) -> list[ConfigError]:
 
 def _plugin_problems(settings: Settings, section: str, registry: object) -> list[ConfigError]:
     assert isinstance(registry, dict)  # noqa: S101 - both registries are dicts.
-    table = settings.channels if section == "channels" else settings.connectors
+    table = {
+        "channels": settings.channels,
+        "connectors": settings.connectors,
+        "notifiers": settings.notifiers,
+    }[section]
     problems = []
     for plugin in table.values():
         if plugin.name not in registry:

@@ -80,14 +80,14 @@ class Runtime:
         return parse_normalizer_settings(self.settings.normalizer)
 
     def notifiers(self) -> dict[str, Notifier]:
-        """A notifier for every enabled channel that can answer residents, built once."""
+        """The enabled notifiers, built once per process."""
         if self._notifiers is None:
             registry = notifier_registry.load_all()
-            self._notifiers = {
-                plugin.name: registry[plugin.name](plugin.options)
-                for plugin in self.settings.enabled_channels()
-                if plugin.name in registry
-            }
+            self._notifiers = {}
+            for plugin in self.settings.enabled_notifiers():
+                if plugin.name not in registry:
+                    raise ConfigError(f"notifiers.{plugin.name}", "no such notifier")
+                self._notifiers[plugin.name] = registry[plugin.name](plugin.options)
         return self._notifiers
 
     def normalizer(self) -> Normalize:

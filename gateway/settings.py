@@ -82,6 +82,7 @@ class Settings:
     outbox: OutboxSettings = OutboxSettings()
     channels: Mapping[str, PluginSettings] = field(default_factory=dict)
     connectors: Mapping[str, PluginSettings] = field(default_factory=dict)
+    notifiers: Mapping[str, PluginSettings] = field(default_factory=dict)
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     catalog_path: Path = Path("config/services.toml")
     normalizer: Mapping[str, Any] = field(default_factory=dict)
@@ -91,6 +92,9 @@ class Settings:
 
     def enabled_connectors(self) -> list[PluginSettings]:
         return [c for c in self.connectors.values() if c.enabled]
+
+    def enabled_notifiers(self) -> list[PluginSettings]:
+        return [n for n in self.notifiers.values() if n.enabled]
 
     def message(self, key: str, language: str = "en", **values: object) -> str:
         """A reply template from ``[messages.<language>]``, English when the language lacks it."""
@@ -154,6 +158,7 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Settings:
         outbox=_outbox(r),
         channels=_plugins(r, "channels"),
         connectors=_plugins(r, "connectors"),
+        notifiers=_plugins(r, "notifiers"),
         messages=_messages(r),
         catalog_path=base_dir / r.str_("gateway.catalog", "config/services.toml"),
         normalizer=r.table("normalizer"),

@@ -3,7 +3,8 @@
 A notifier sends one ``Notification`` (already rendered in the resident's language) and returns
 the provider's message id. Like connectors, it raises ``TransientDeliveryError`` or
 ``PermanentDeliveryError``; retries, backoff and opt-outs live in the outbox. Its options are its
-channel's ``[channels.<name>]`` table, so one place configures a channel both ways.
+``[notifiers.<name>]`` table; a channel names the notifier its residents are answered by with
+``reply_via``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from gateway.records import Notification
 
 
 class Notifier(Plugin):
-    """Base of every notifier; ``name`` is the channel it answers on."""
+    """Base of every notifier."""
 
-    section: ClassVar[str] = "channels"
+    section: ClassVar[str] = "notifiers"
 
     async def send(self, note: Notification, idempotency_key: str) -> str | None:
         """Send ``note``; the provider's id for it. The same key must not send twice."""

@@ -178,3 +178,18 @@ sync_cursors = Table(
     Column("connector", String(64), primary_key=True),
     Column("synced_until", UtcDateTime(), nullable=False),
 )
+
+# A conversation waiting for the resident's answer: one per (channel, address), expiring.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("address", String(320), primary_key=True),
+    Column("request_id", String(32), ForeignKey("service_requests.id"), nullable=False),
+    # What was asked: "location" or "service".
+    Column("awaiting", String(32), nullable=False),
+    # The numbered choices offered, when the question was "which service?".
+    Column("choices", JSON, nullable=False),
+    Column("asked_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
