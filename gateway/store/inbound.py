@@ -70,7 +70,9 @@ class InboundWriter:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="inbound-writer")
+        """Start writing; a second call while running does nothing (web and SMTP share one)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="inbound-writer")
 
     async def stop(self) -> None:
         if self._task:
