@@ -193,3 +193,38 @@ conversations = Table(
     Column("asked_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
 )
+
+# Open311 API keys for apps and kiosks that file through the gateway; only a hash is kept.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+)
+
+# One-time links (email) and codes (SMS) that show a resident their requests; hashed, expiring.
+access_codes = Table(
+    "access_codes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    # The normalized email or E.164 phone whose requests the code shows.
+    Column("contact", String(320), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    # Wrong guesses at a code; past the limit the code is spent.
+    Column("attempts", Integer, nullable=False, default=0),
+    Index("ix_access_codes_contact", "contact", "expires_at"),
+)
+
+# Fixed-window counters for the web form's rate limits, keyed by a hash of the client address.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("window_start", UtcDateTime(), nullable=False),
+    Column("count", Integer, nullable=False),
+)
