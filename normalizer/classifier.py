@@ -39,8 +39,8 @@ MAX_CHARS = 2000
 MODEL_VERSION = 2
 # scikit-learn's default token pattern: runs of two or more word characters.
 _TOKEN = re.compile(r"\w\w+")
-# Run-time word cache bound: a city's vocabulary, typos included, fits many times over.
-CACHE_WORDS = 200_000
+# Run-time word cache bound: a city's vocabulary, typos included, fits several times over.
+CACHE_WORDS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,26 +120,24 @@ def predict(
 class Analyzers:
     """A loaded model's run-time tables and its word cache (one per loaded model).
 
-    ``shares`` has a row per word n-gram column (its idf-scaled weights and squared idf), then
-    a row per word seen: its char n-grams' summed scaled weights and squared idf, then the same
-    for its word unigrams. A text's score is then one sum over its words' and bigrams' rows."""
+    ``grams`` has a row per n-gram column: its idf-scaled weights, then its squared idf.
+    ``words`` has a row per word seen: its char n-grams' summed ``grams`` rows, then its word
+    unigrams'. A text's score is then a sum over its words' rows and its bigrams' rows."""
 
-    __slots__ = ("_intercept", "_rows", "_shares", "_zero", "keyword_weights", "model")
+    __slots__ = ("_grams", "_intercept", "_rows", "_words", "_zero", "keyword_weights", "model")
 
     def __init__(self, model: TextModel) -> None:
         columns, k = len(model.idf), len(model.labels)
-        idf = model.idf.astype(np.float64)
+        idf = model.idf.astype(np.float32)
         self.model = model
         self.keyword_weights = model.weights[columns:].astype(np.float64) * KEYWORD_SCALE
         self._intercept = model.intercept.astype(np.float64)
-        scaled = model.weights[:columns] * idf[:, None]
-        # Row ``columns`` stays zero: it stands for n-grams the model does not know.
+        # The extra last row stays zero: it stands for n-grams the model does not know.
         self._zero = columns
-        self._shares = np.zeros((columns + 1024, 2 * k + 2))
-        self._shares[:columns, : k + 1] = np.column_stack([scaled, idf * idf])
-        static = len(model.word_table)
-        self._shares[:static, k + 1 :] = self._shares[:static, : k + 1]
-        self._shares[:static, : k + 1] = 0.0
+        self._grams = np.zeros((columns + 1, k + 1), dtype=np.float32)
+        self._grams[:columns, :k] = model.weights[:columns] * idf[:, None]
+        self._grams[:columns, k] = idf * idf
+        self._words = np.zeros((1024, 2 * k + 2), dtype=np.float32)
         self._rows: dict[str, int] = {}
 
     @classmethod
@@ -154,18 +152,18 @@ class Analyzers:
             self._rows.clear()
         rows = lookup_all(text.split(), self._rows, self._learn)
         # Bigrams are the only n-grams that span words; unknown ones count as the zero row.
-        bigrams = map(" ".join, pairwise(_TOKEN.findall(fold(text))))
-        rows.extend(map(self.model.word_table.get, bigrams, repeat(self._zero)))
+        pairs = map(" ".join, pairwise(_TOKEN.findall(fold(text))))
+        bigrams = list(map(self.model.word_table.get, pairs, repeat(self._zero)))
         k = len(self.model.labels)
-        total = self._shares[rows].sum(axis=0)
+        words = self._words[rows].sum(axis=0, dtype=np.float64)
+        word_block = words[k + 1 :] + self._grams[bigrams].sum(axis=0, dtype=np.float64)
         scores = self._intercept.copy()
         for i, hit in enumerate(hits):
             if hit:
                 scores += math.log1p(hit) * self.keyword_weights[i]
-        if total[2 * k + 1]:
-            scores += total[k + 1 : 2 * k + 1] / math.sqrt(total[2 * k + 1])
-        if total[k]:
-            scores += total[:k] / math.sqrt(total[k])
+        for block in (words[: k + 1], word_block):
+            if block[k]:
+                scores += block[:k] / math.sqrt(block[k])
         return scores
 
     def _learn(self, raw: str) -> int:
@@ -174,13 +172,14 @@ class Analyzers:
         if known is not None:
             return known
         tokens, grams = split_word(raw)
-        # Char columns' rows hold their own share; word columns' rows are already unigrams'.
         chars = [c for c in map(self.model.char_table.get, grams) if c is not None]
         unigrams = [c for c in map(self.model.word_table.get, tokens) if c is not None]
-        row = self._zero + 1 + len(self._rows)
-        if row == len(self._shares):
-            self._shares = np.concatenate([self._shares, np.zeros_like(self._shares)])
-        self._shares[row] = self._shares[chars + unigrams].sum(axis=0)
+        row = len(self._rows)
+        if row == len(self._words):
+            self._words = np.concatenate([self._words, np.zeros_like(self._words)])
+        k = len(self.model.labels)
+        self._words[row, : k + 1] = self._grams[chars].sum(axis=0)
+        self._words[row, k + 1 :] = self._grams[unigrams].sum(axis=0)
         self._rows[raw] = row
         return row
 
