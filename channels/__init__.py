@@ -51,11 +51,20 @@ class WebhookRequest:
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
-    """What the gateway stored for a message, for the channel's acknowledgement."""
+    """What the gateway stored for a message, and what it already knows, for the acknowledgement.
+
+    ``language``, ``emergency`` and ``command`` come from the triage before the ack;
+    ``continues`` is true when the message answers a question the gateway asked, so it is not a
+    new report and must not be given a tracking number of its own.
+    """
 
     message: InboundMessage
     tracking_number: str
     duplicate: bool
+    language: str = "en"
+    emergency: bool = False
+    command: str | None = None
+    continues: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +93,12 @@ class Channel(Plugin):
     content_types: ClassVar[tuple[str, ...]] = ()
     # The notifier that answers residents who wrote on this channel; None: no replies.
     reply_via: ClassVar[str | None] = None
+    # "report": residents' messages; "receipt": a provider's delivery reports on our replies.
+    kind: ClassVar[str] = "report"
+    # True when the gateway may ask this channel's residents a question and await the answer.
+    converses: ClassVar[bool] = False
+    # True when the acknowledgement itself confirms the report to the resident (TwiML).
+    confirms_in_ack: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any], context: ChannelContext) -> None:
         super().__init__(options)

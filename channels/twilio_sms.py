@@ -7,6 +7,7 @@ twilio SDK's ``RequestValidator``). The answer is TwiML built with ``MessagingRe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from functools import cached_property
 
@@ -38,6 +39,8 @@ class TwilioSms(Channel):
     route = "/webhooks/twilio/sms"
     content_types = ("application/x-www-form-urlencoded",)
     reply_via = "twilio_sms"
+    converses = True
+    confirms_in_ack = True
 
     @cached_property
     def validator(self) -> RequestValidator:
@@ -78,15 +81,28 @@ class TwilioSms(Channel):
 
     def acknowledge(self, req: WebhookRequest, stored: Sequence[StoredMessage]) -> Ack:
         reply = MessagingResponse()
-        first = stored[0]
-        # Carrier keywords (STOP, HELP) are answered by Twilio's own opt-out handling.
-        if not first.message.extra.get("OptOutType"):
-            reply.message(
-                self.context.message(
-                    "received", city=self.context.city_name, tracking_number=first.tracking_number
-                )
-            )
+        text = self._answer(stored[0])
+        if text:
+            reply.message(text)
         return Ack(str(reply), content_type="text/xml")
+
+    def _answer(self, first: StoredMessage) -> str | None:
+        """What the resident reads at once: 911 first, HELP, or the report's receipt."""
+        say = functools.partial(
+            self.context.message,
+            language=first.language,
+            city=self.context.city_name,
+            tracking_number=first.tracking_number,
+        )
+        if first.command == "help":
+            return say("help")
+        if first.command is not None:
+            # STOP and START are confirmed by Twilio itself; STATUS is answered after the ack.
+            return None
+        receipt = None if first.continues else say("received")
+        if first.emergency:
+            return " ".join(filter(None, [say("emergency"), receipt]))
+        return receipt
 
 
 def _media(form: dict[str, str]) -> tuple[Media, ...]:

@@ -44,8 +44,15 @@ def create_app(runtime: Runtime) -> web.Application:
     )
     app[RUNTIME] = runtime
     for channel in runtime.channels():
+        if not channel.route:
+            continue  # A channel with no webhook (SMTP) is served elsewhere.
         handler = IngestHandler(
-            channel, runtime.writer, runtime.settings.server, runtime.pipeline_wake.set
+            channel,
+            runtime.writer,
+            runtime.settings.server,
+            runtime.pipeline_wake.set,
+            triage=runtime.triager,
+            waiting=runtime.waiting,
         )
         for method in channel.methods:
             app.router.add_route(method, channel.route, handler.handle)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,8 +25,10 @@ from gateway.errors import (
     UnsupportedMediaType,
 )
 from gateway.log import mask_address
+from gateway.records import InboundMessage
 from gateway.settings import ServerSettings
 from gateway.store.inbound import Envelope, InboundWriter
+from gateway.triage import Triage
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +47,16 @@ class IngestHandler:
         writer: InboundWriter,
         server: ServerSettings,
         on_stored: Callable[[], None],
+        triage: Callable[[InboundMessage], Triage] | None = None,
+        waiting: Callable[[str, str], Awaitable[bool]] | None = None,
     ) -> None:
         self.channel = channel
         self.writer = writer
         self.server = server
         self.on_stored = on_stored
+        self.triage = triage
+        # Only a channel that converses can have a question waiting for its resident.
+        self.waiting = waiting if channel.converses else None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
@@ -123,11 +130,28 @@ class IngestHandler:
                 },
             )
         stored = [
-            StoredMessage(m, r.tracking_number, r.duplicate)
+            await self._known(m, r.tracking_number, r.duplicate)
             for m, r in zip(messages, receipts, strict=True)
         ]
         ack = self.channel.acknowledge(req, stored)
         return web.Response(text=ack.body, status=ack.status, content_type=ack.content_type)
+
+    async def _known(self, message: InboundMessage, number: str, duplicate: bool) -> StoredMessage:
+        """What the acknowledgement may say: the triage, and whether a question awaits this."""
+        if self.triage is None:
+            return StoredMessage(message, number, duplicate)
+        triage = self.triage(message)
+        continues = False
+        if self.waiting is not None and triage.command is None:
+            try:
+                continues = await self.waiting(message.channel, message.sender)
+            except _STORAGE_ERRORS:
+                # Stored already: a wrong guess only costs a spare receipt, never the message.
+                log.warning("inbound.conversation_unknown", exc_info=True)
+        command = triage.command.kind if triage.command else None
+        return StoredMessage(
+            message, number, duplicate, triage.language, triage.emergency, command, continues
+        )
 
 
 def _unavailable(exc: Exception) -> StorageUnavailable:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,16 +21,20 @@ from gateway import notifiers as notifier_registry
 from gateway.catalog import load_catalog
 from gateway.connectors import Connector
 from gateway.errors import ConfigError
+from gateway.followup import FollowUps
+from gateway.intake import Intake
 from gateway.notifiers import Notifier
 from gateway.outbox.sync import StatusSync
 from gateway.outbox.worker import OutboxWorker
 from gateway.pipeline import Normalize, Pipeline
 from gateway.records import InboundMessage, NormalizedReport, OpenRequest, Service
 from gateway.settings import Settings
+from gateway.store import conversations
 from gateway.store.database import make_engine
 from gateway.store.inbound import InboundWriter
+from gateway.triage import Triager
 from gateway.understanding import NormalizerSettings, load_normalizer, parse_normalizer_settings
-from normalizer.pipeline import normalize
+from normalizer.pipeline import NormalizerContext, normalize
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +94,29 @@ class Runtime:
                 self._notifiers[plugin.name] = registry[plugin.name](plugin.options)
         return self._notifiers
 
-    def normalizer(self) -> Normalize:
-        """The normalizing step the pipeline calls after the ack; loads model files once."""
-        if self._normalize is None:
-            context = load_normalizer(
-                self.normalizer_settings, tuple(self.catalog.values()), self.settings.base_dir
+    @cached_property
+    def normalizer_context(self) -> NormalizerContext:
+        """The model, gazetteer and phrases, loaded once per process."""
+        return load_normalizer(
+            self.normalizer_settings, tuple(self.catalog.values()), self.settings.base_dir
+        )
+
+    @cached_property
+    def triager(self) -> Triager:
+        """The cheap understanding the acknowledgement may use."""
+        return Triager(self.normalizer_context)
+
+    async def waiting(self, channel: str, address: str) -> bool:
+        """True when a question to ``address`` on ``channel`` waits for its answer."""
+        async with self.engine.connect() as conn:
+            return (
+                await conversations.waiting(conn, channel, address, datetime.now(UTC)) is not None
             )
+
+    def normalizer(self) -> Normalize:
+        """The normalizing step the pipeline calls after the ack."""
+        if self._normalize is None:
+            context = self.normalizer_context
 
             async def run(
                 message: InboundMessage, open_requests: Sequence[OpenRequest], now: datetime
@@ -106,11 +127,11 @@ class Runtime:
         return self._normalize
 
     def pipeline(self) -> Pipeline:
+        followups = FollowUps(self.settings, self.catalog, list(self.connectors()))
+        intake = Intake(self.settings, self.normalizer(), self.catalog, followups)
         return Pipeline(
             self.engine,
-            self.normalizer(),
-            self.catalog,
-            list(self.connectors()),
+            intake,
             duplicate_window=timedelta(hours=self.normalizer_settings.duplicate_window_hours),
             outbox_wake=self.outbox_wake,
         )

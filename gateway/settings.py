@@ -85,6 +85,7 @@ class Settings:
     notifiers: Mapping[str, PluginSettings] = field(default_factory=dict)
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     catalog_path: Path = Path("config/services.toml")
+    conversation_expiry_hours: float = 24.0
     normalizer: Mapping[str, Any] = field(default_factory=dict)
 
     def enabled_channels(self) -> list[PluginSettings]:
@@ -161,6 +162,7 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Settings:
         notifiers=_plugins(r, "notifiers"),
         messages=_messages(r),
         catalog_path=base_dir / r.str_("gateway.catalog", "config/services.toml"),
+        conversation_expiry_hours=r.num("conversation.expiry_hours", 24.0),
         normalizer=r.table("normalizer"),
     )
 

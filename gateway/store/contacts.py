@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.store.schema import opt_outs
 
 
-async def opt_out(conn: AsyncConnection, channel: str, address: str) -> None:
-    """Stop every message to ``address`` on ``channel``."""
+async def opt_out(conn: AsyncConnection, channel: str, address: str, reason: str) -> None:
+    """Stop every message to ``address`` on ``channel``, saying why (a STOP, a dead number)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(opt_outs).values(
-        channel=channel, address=address, opted_out_at=datetime.now(UTC)
+        channel=channel, address=address, opted_out_at=datetime.now(UTC), reason=reason[:64]
     )
     await conn.execute(statement.on_conflict_do_nothing(index_elements=["channel", "address"]))
 

@@ -108,6 +108,30 @@ async def record_case(
     )
 
 
+async def update_request(conn: AsyncConnection, request: ServiceRequest) -> None:
+    """Write back what a conversation changed: service, place, media, flags, status."""
+    row = _to_row(request)
+    keep = {"id", "tracking_number", "channel", "channel_message_id", "received_at", "case_id"}
+    values = {k: v for k, v in row.items() if k not in keep}
+    values["updated_at"] = datetime.now(UTC)
+    await conn.execute(
+        update(service_requests).where(service_requests.c.id == request.id).values(**values)
+    )
+
+
+async def latest_for(conn: AsyncConnection, address: str) -> ServiceRequest | None:
+    """The newest request whose reporter writes from ``address``."""
+    c = service_requests.c
+    query = (
+        select(service_requests)
+        .where(c.reporter_address == address)
+        .order_by(c.received_at.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    return None if row is None else from_row(row)
+
+
 async def set_status(conn: AsyncConnection, request_id: str, status: str) -> None:
     """Change the request's status."""
     await conn.execute(

@@ -169,6 +169,8 @@ opt_outs = Table(
     Column("channel", String(64), primary_key=True),
     Column("address", String(320), primary_key=True),
     Column("opted_out_at", UtcDateTime(), nullable=False),
+    # "stop" (the resident asked) or the provider's error, e.g. "twilio 21610" or "twilio 30006".
+    Column("reason", String(64), nullable=False),
 )
 
 # Where each connector's status sync got to.

@@ -91,7 +91,7 @@ async def test_a_message_the_normalizer_chokes_on_is_flagged_and_the_rest_go_on(
 
     await store(runtime, sms("SM1", "fine"), sms("SM2", "poison"), sms("SM3", "also fine"))
     pipeline = runtime.pipeline()
-    pipeline.normalize = fragile
+    pipeline.intake.normalize = fragile
     assert await pipeline.run_once() == 3
     async with runtime.engine.connect() as conn:
         states = dict(

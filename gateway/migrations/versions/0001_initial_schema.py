@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=64), nullable=False),
         sa.Column("address", sa.String(length=320), nullable=False),
         sa.Column("opted_out_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("channel", "address", name=op.f("pk_opt_outs")),
     )
     op.create_table(
