@@ -33,14 +33,10 @@ _EXTRA_FIELDS = (
 )
 
 
-@register
-class TwilioSms(Channel):
-    name = "twilio_sms"
-    route = "/webhooks/twilio/sms"
+class TwilioSigned(Channel):
+    """Any Twilio webhook: a form body signed with the account's auth token."""
+
     content_types = ("application/x-www-form-urlencoded",)
-    reply_via = "twilio_sms"
-    converses = True
-    confirms_in_ack = True
 
     @cached_property
     def validator(self) -> RequestValidator:
@@ -57,6 +53,15 @@ class TwilioSms(Channel):
             return
         if not self.validator.validate(req.public_url, form, signature):
             raise BadSignature("X-Twilio-Signature does not match")
+
+
+@register
+class TwilioSms(TwilioSigned):
+    name = "twilio_sms"
+    route = "/webhooks/twilio/sms"
+    reply_via = "twilio_sms"
+    converses = True
+    confirms_in_ack = True
 
     def parse(self, req: WebhookRequest) -> list[InboundMessage]:
         form = req.form

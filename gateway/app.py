@@ -10,10 +10,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from gateway import metrics
+from gateway.errors import IngestError
 from gateway.ingest import IngestHandler, error_response
 from gateway.outbox import jobs
 from gateway.runtime import Runtime
+from gateway.status_webhook import ROUTE as STATUS_ROUTE
+from gateway.status_webhook import StatusWebhook
 from gateway.store.migrate import current_revision, head_revision
+from gateway.web import setup as setup_web
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     """Render every failure in the gateway's one error shape; a 500 is always our bug."""
     try:
         return await handler(request)
+    except IngestError as exc:
+        return error_response(exc.status, exc.code, exc.reason)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -59,6 +65,10 @@ def create_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
+    setup_web(app, runtime)
+    if runtime.settings.status_webhook_secret_env:
+        hook = StatusWebhook(runtime.engine, runtime.settings)
+        app.router.add_post(STATUS_ROUTE, hook.handle)
     app.on_startup.append(_start_writer)
     app.on_cleanup.append(_stop_writer)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import channels
 from gateway import connectors, notifiers
 from gateway.catalog import load_catalog
@@ -24,6 +26,9 @@ def find_problems(settings: Settings) -> list[ConfigError]:
     problems += _plugin_problems(settings, "channels", channels.load_all())
     problems += _plugin_problems(settings, "connectors", connectors.load_all())
     problems += _plugin_problems(settings, "notifiers", notifiers.load_all())
+    secret_env = settings.status_webhook_secret_env
+    if secret_env and secret_env not in os.environ:
+        problems.append(ConfigError("status_webhook.secret_env", f"{secret_env} is not set"))
     if not settings.enabled_connectors():
         problems.append(ConfigError("connectors", "enable at least one connector"))
     if not settings.catalog_path.is_file():

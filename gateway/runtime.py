@@ -151,7 +151,9 @@ class Runtime:
         tasks = [
             self.pipeline().run_forever(self.pipeline_wake, outbox.poll_interval_seconds),
             self.outbox_worker().run_forever(),
-            StatusSync(self.engine, self.connectors()).run_forever(outbox.status_sync_seconds),
+            StatusSync(self.engine, self.connectors(), self.settings).run_forever(
+                outbox.status_sync_seconds
+            ),
         ]
         await asyncio.gather(*tasks)
 

@@ -86,6 +86,8 @@ class Settings:
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     catalog_path: Path = Path("config/services.toml")
     conversation_expiry_hours: float = 24.0
+    # The env var with the key CRMs sign status webhooks with; empty: the webhook is off.
+    status_webhook_secret_env: str = ""
     normalizer: Mapping[str, Any] = field(default_factory=dict)
 
     def enabled_channels(self) -> list[PluginSettings]:
@@ -163,6 +165,11 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Settings:
         messages=_messages(r),
         catalog_path=base_dir / r.str_("gateway.catalog", "config/services.toml"),
         conversation_expiry_hours=r.num("conversation.expiry_hours", 24.0),
+        status_webhook_secret_env=(
+            r.str_("status_webhook.secret_env", "")
+            if r.bool_("status_webhook.enabled", False)
+            else ""
+        ),
         normalizer=r.table("normalizer"),
     )
 

@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.connectors import Connector
 from gateway.errors import DeliveryError
-from gateway.records import CaseUpdate, Status
+from gateway.records import CaseUpdate, ServiceRequest, Status
+from gateway.replies import enqueue_reply
+from gateway.settings import Settings
 from gateway.store import requests
 from gateway.store.schema import service_requests, sync_cursors
 
@@ -26,13 +28,18 @@ log = logging.getLogger(__name__)
 # Ask again for a little before the last cursor: case systems' clocks and commits lag.
 _OVERLAP = timedelta(minutes=5)
 _FIRST_LOOKBACK = timedelta(days=1)
+# Case-system statuses that mean the work is done (GeoReport v2 says "closed").
+_CLOSED = {"closed", "resolved", "completed", "done"}
 
 
 class StatusSync:
     """Polls ``fetch_updates`` on every connector that implements it."""
 
-    def __init__(self, engine: AsyncEngine, connectors: Mapping[str, Connector]) -> None:
+    def __init__(
+        self, engine: AsyncEngine, connectors: Mapping[str, Connector], settings: Settings
+    ) -> None:
         self.engine = engine
+        self.settings = settings
         self.connectors = {n: c for n, c in connectors.items() if c.can_fetch_updates}
 
     async def run_forever(self, interval_seconds: float) -> None:
@@ -58,7 +65,7 @@ class StatusSync:
                 continue
             async with self.engine.begin() as conn:
                 for update in updates:
-                    changed += await apply_update(conn, name, update)
+                    changed += await apply_update(conn, self.settings, name, update)
                 await _save_cursor(conn, name, started)
         return changed
 
@@ -85,29 +92,50 @@ class StatusSync:
                     )
 
 
-async def apply_update(conn: AsyncConnection, connector: str, update: CaseUpdate) -> int:
+async def apply_update(
+    conn: AsyncConnection, settings: Settings, source: str, update: CaseUpdate
+) -> int:
     """Record one case change on its request; 1 when the request's status changed."""
     c = service_requests.c
-    row = (await conn.execute(select(c.id, c.status).where(c.case_id == update.case_id))).first()
+    row = (await conn.execute(select(c.id).where(c.case_id == update.case_id))).first()
     if row is None:
         return 0
-    status = Status.CLOSED if update.status.lower() == "closed" else Status.OPEN
-    if row.status == status.value:
-        return 0
-    await requests.set_status(conn, row.id, status.value)
-    await requests.add_event(
+    request = await requests.get_request(conn, row.id)
+    assert request is not None  # noqa: S101 - the row was just read in this transaction.
+    return int(await change_status(conn, settings, request, update, source))
+
+
+async def change_status(
+    conn: AsyncConnection,
+    settings: Settings,
+    request: ServiceRequest,
+    update: CaseUpdate,
+    source: str,
+) -> bool:
+    """Set the request's status from the case system's, and tell the resident, once per change."""
+    status = Status.CLOSED if update.status.lower() in _CLOSED else Status.OPEN
+    if request.status is status:
+        return False
+    await requests.set_status(conn, request.id, status.value)
+    detail = {
+        "source": source,
+        "case_status": update.status,
+        "note": update.note,
+        "updated_at": update.updated_at.isoformat() if update.updated_at else None,
+    }
+    await requests.add_event(conn, request.id, "status_changed", status=status.value, detail=detail)
+    language = request.reporter.language
+    await enqueue_reply(
         conn,
-        row.id,
+        settings,
+        request,
+        "status",
         "status_changed",
-        status=status.value,
-        detail={
-            "connector": connector,
-            "case_status": update.status,
-            "note": update.note,
-            "updated_at": update.updated_at.isoformat() if update.updated_at else None,
-        },
+        key=f"{status.value}-{detail['updated_at'] or datetime.now(UTC).isoformat()}",
+        status=settings.message(f"status_{status.value}", language),
+        note=f" {update.note}" if update.note else "",
     )
-    return 1
+    return True
 
 
 async def _cursor(conn: AsyncConnection, connector: str) -> datetime | None:

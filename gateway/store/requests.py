@@ -49,6 +49,13 @@ async def get_by_tracking_number(conn: AsyncConnection, number: str) -> ServiceR
     return None if row is None else from_row(row)
 
 
+async def get_by_case_id(conn: AsyncConnection, case_id: str) -> ServiceRequest | None:
+    """The request the case system knows as ``case_id``."""
+    query = select(service_requests).where(service_requests.c.case_id == case_id)
+    row = (await conn.execute(query)).first()
+    return None if row is None else from_row(row)
+
+
 async def add_event(
     conn: AsyncConnection,
     request_id: str,

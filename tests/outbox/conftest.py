@@ -37,7 +37,7 @@ def fast_settings(**retry: float) -> OutboxSettings:
     )
 
 
-def sample_request(serial: int) -> ServiceRequest:
+def sample_request(serial: int, language: str = "en") -> ServiceRequest:
     now = datetime.now(UTC)
     return ServiceRequest(
         id=uuid.uuid4().hex,
@@ -46,7 +46,7 @@ def sample_request(serial: int) -> ServiceRequest:
         channel_message_id=f"SM{serial:032x}",
         received_at=now,
         updated_at=now,
-        reporter=Reporter(phone="+14015550142", address="+14015550142"),
+        reporter=Reporter(phone="+14015550142", address="+14015550142", language=language),
         description=f"pothole number {serial} on Spring St",
         original_text=f"pothole number {serial} on Spring St",
         service_code="pothole",
@@ -56,13 +56,15 @@ def sample_request(serial: int) -> ServiceRequest:
     )
 
 
-async def seed(engine: AsyncEngine, count: int, connector: str = "open311") -> list[str]:
+async def seed(
+    engine: AsyncEngine, count: int, connector: str = "open311", language: str = "en"
+) -> list[str]:
     """``count`` accepted requests, each with a delivery job for ``connector``."""
     ids = []
     now = datetime.now(UTC)
     async with engine.begin() as conn:
         for serial in range(1, count + 1):
-            request = sample_request(serial)
+            request = sample_request(serial, language)
             await requests.insert_request(conn, request)
             await jobs.enqueue(conn, [jobs.delivery(request.id, connector)], now=now)
             ids.append(request.id)
