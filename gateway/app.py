@@ -17,7 +17,6 @@ from gateway.runtime import Runtime
 from gateway.status_webhook import ROUTE as STATUS_ROUTE
 from gateway.status_webhook import StatusWebhook
 from gateway.store.migrate import current_revision, head_revision
-from gateway.web import setup as setup_web
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,6 @@ def create_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
-    setup_web(app, runtime)
     if runtime.settings.status_webhook_secret_env:
         hook = StatusWebhook(runtime.engine, runtime.settings)
         app.router.add_post(STATUS_ROUTE, hook.handle)
