@@ -148,9 +148,9 @@ async def _serve_web(runtime: Runtime) -> None:
 
 
 async def _smtp_placeholder(runtime: Runtime) -> None:
-    # The SMTP listener arrives with the email channel; until then this role only says so.
-    log.info("smtp.not_built_yet", extra={"port": runtime.settings.smtp.port})
-    await asyncio.Event().wait()
+    from gateway.smtp import serve_smtp
+
+    await serve_smtp(runtime)
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
