@@ -17,6 +17,7 @@ from gateway.runtime import Runtime
 from gateway.status_webhook import ROUTE as STATUS_ROUTE
 from gateway.status_webhook import StatusWebhook
 from gateway.store.migrate import current_revision, head_revision
+from gateway.web import setup as setup_web
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def create_app(runtime: Runtime) -> web.Application:
     if runtime.settings.status_webhook_secret_env:
         hook = StatusWebhook(runtime.engine, runtime.settings)
         app.router.add_post(STATUS_ROUTE, hook.handle)
+    setup_web(app, runtime)
     app.on_startup.append(_start_writer)
     app.on_cleanup.append(_stop_writer)
     return app

@@ -101,9 +101,10 @@ def _inbound_parsers(sub: Any) -> None:
 
 def _extra_parsers(sub: Any) -> None:
     """Commands other modules contribute, each with its own ``add_commands``."""
-    from gateway import cli_twilio
+    from gateway import cli_apikeys, cli_twilio
 
     cli_twilio.add_commands(sub)
+    cli_apikeys.add_commands(sub)
     with contextlib.suppress(ImportError):
         from gateway import cli_normalizer  # type: ignore[attr-defined,unused-ignore]
 
