@@ -32,15 +32,24 @@ CHANNEL_LABELS = {
 
 
 def build_form(
-    request: ServiceRequest, service_code: str, api_key: str | None, extra: Mapping[str, str]
+    request: ServiceRequest,
+    service_code: str,
+    api_key: str | None,
+    extra: Mapping[str, str],
+    unknown_place: str = "",
 ) -> list[tuple[str, str]]:
-    """The POST arguments in the spec's order; empty ones are left out."""
+    """The POST arguments in the spec's order; empty ones are left out.
+
+    GeoReport requires a place; a request that has none (an emergency filed at once, a question
+    that went unanswered) is sent with ``unknown_place`` as its ``address_string``.
+    """
     req = anonymized(request)
+    place = _location_fields(req.location) or [("address_string", unknown_place or None)]
     fields: list[tuple[str, str | None]] = [
         ("api_key", api_key),
         *extra.items(),
         ("service_code", service_code),
-        *_location_fields(req.location),
+        *place,
         *_reporter_fields(req),
         ("description", _description(req)),
         ("media_url", next((m.url for m in req.media if m.url), None)),
@@ -61,7 +70,8 @@ def _location_fields(location: Location | None) -> list[tuple[str, str | None]]:
     fields: list[tuple[str, str | None]] = []
     if location.lat is not None and location.long is not None:
         fields += [("lat", repr(location.lat)), ("long", repr(location.long))]
-    fields.append(("address_string", location.address))
+    if location.address:
+        fields.append(("address_string", location.address))
     return fields
 
 

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 FORM_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 DEFAULT_LOOKBACK_DAYS = 90
+DEFAULT_UNKNOWN_PLACE = "Location not given; see the description"
 END_MARGIN = timedelta(hours=1)
 _ACCEPT = {"Accept": "application/json"}
 
@@ -82,7 +83,8 @@ class Open311Connector(HttpConnector):
         if not service_code:
             raise PermanentDeliveryError("open311: the request has no service_code to file under")
         api_key = self.secret("api_key") if self.options.get("api_key_env") else None
-        form = build_form(request, str(service_code), api_key, self._jurisdiction())
+        unknown = str(self.options.get("unknown_place", DEFAULT_UNKNOWN_PLACE))
+        form = build_form(request, str(service_code), api_key, self._jurisdiction(), unknown)
         reply = await self.request(
             "POST",
             self.endpoint + "requests.json",

@@ -76,10 +76,9 @@ class TwilioSmsNotifier(Notifier):
         return str(message.sid)
 
     async def close(self) -> None:
-        if self._client is not None:
-            http = self._client.http_client
-            if isinstance(http, AsyncTwilioHttpClient):
-                await http.close()
+        client, self._client = self._client, None
+        if client is not None and isinstance(client.http_client, AsyncTwilioHttpClient):
+            await client.http_client.close()
 
 
 def _failure(exc: TwilioRestException) -> Exception:

@@ -96,14 +96,29 @@ async def test_token_answer_then_resolve_token_gives_the_case_id(
 
 
 async def test_crm_validation_errors_become_one_clear_permanent_reason(
-    crm: FakeCrm, open311: Open311Connector, pothole: ServiceRequest
+    crm: FakeCrm, secrets_env: None, pothole: ServiceRequest
 ) -> None:
+    # Without a fallback place the CRM refuses a request that has none.
+    connector = Open311Connector(open311_options(crm, unknown_place=""))
     nowhere = dataclasses.replace(pothole, location=None)
-    with pytest.raises(PermanentDeliveryError) as caught:
-        await open311.submit(nowhere, "key-nowhere")
+    try:
+        with pytest.raises(PermanentDeliveryError) as caught:
+            await connector.submit(nowhere, "key-nowhere")
+    finally:
+        await connector.close()
     assert caught.value.status == 400
     assert "A full location parameter must be submitted" in caught.value.reason
     assert crm.cases == {}
+
+
+async def test_request_without_a_place_is_sent_with_the_fallback_address(
+    crm: FakeCrm, open311: Open311Connector, pothole: ServiceRequest
+) -> None:
+    nowhere = dataclasses.replace(pothole, location=None)
+    ref = await open311.submit(nowhere, "key-nowhere")
+    case = crm.cases[ref.case_id or ""]
+    assert case["address_string"] == "Location not given; see the description"
+    assert "lat" not in case
 
 
 async def test_wrong_api_key_is_permanent_403(
