@@ -37,6 +37,11 @@ class Headers:
     def all(self, name: str) -> list[str]:
         return list(self._values.get(name.lower(), ()))
 
+    def plus(self, pairs: Iterable[tuple[str, str]]) -> Headers:
+        """These headers, with each of ``pairs`` added only where its name is missing."""
+        ours = [(name, value) for name, values in self._values.items() for value in values]
+        return Headers([*ours, *((n, v) for n, v in pairs if v and n not in self)])
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._values
 

@@ -1,0 +1,82 @@
+"""Postmark inbound: mail for the city's inbound address, posted as JSON.
+
+Fields: https://postmarkapp.com/developer/webhooks/inbound-webhook (``RawEmail`` when the
+server includes the raw message). Postmark signs nothing; the URL carries HTTP basic auth
+(``https://user:password@host/webhooks/email/postmark``), checked here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from functools import cached_property
+from typing import Any
+
+from channels import Channel, WebhookRequest, register
+from gateway.errors import MalformedPayload
+from gateway.mail.headers import Headers
+from gateway.mail.message import Attachment, MailParts, MediaLimits, build_message
+from gateway.mail.parse import parse_email
+from gateway.mail.webhooks import check_basic_auth
+from gateway.records import InboundMessage
+
+
+@register
+class Postmark(Channel):
+    name = "postmark"
+    route = "/webhooks/email/postmark"
+    content_types = ("application/json",)
+    reply_via = "email"
+
+    @cached_property
+    def limits(self) -> MediaLimits:
+        return MediaLimits.from_options(self.options)
+
+    def verify(self, req: WebhookRequest) -> None:
+        check_basic_auth(req, self.secret("basic_auth"))
+
+    def parse(self, req: WebhookRequest) -> list[InboundMessage]:
+        data = req.json()
+        if not isinstance(data, dict):
+            raise MalformedPayload("the body is not a JSON object")
+        envelope_to = tuple(_text(data, "OriginalRecipient").split(",")) + tuple(
+            str(t.get("Email", "")) for t in data.get("ToFull") or [] if isinstance(t, dict)
+        )
+        if _text(data, "RawEmail"):
+            raw = _text(data, "RawEmail").encode("utf-8", "surrogateescape")
+            return [parse_email(raw, self.name, self.limits, envelope_to=envelope_to)]
+        pairs = [
+            (str(h.get("Name", "")), str(h.get("Value", "")))
+            for h in data.get("Headers") or []
+            if isinstance(h, dict)
+        ]
+        headers = Headers(pairs).plus(
+            [(h, _text(data, h)) for h in ("From", "To", "Cc", "Subject", "Date")]
+        )
+        mail = MailParts(
+            headers=headers,
+            text=_text(data, "TextBody"),
+            html=_text(data, "HtmlBody"),
+            attachments=_attachments(data),
+            envelope_to=tuple(t.strip() for t in envelope_to if t.strip()),
+            fallback_id="postmark:" + _text(data, "MessageID"),
+        )
+        return [build_message(self.name, mail, self.limits, req.body)]
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _attachments(data: dict[str, Any]) -> tuple[Attachment, ...]:
+    found = []
+    for item in data.get("Attachments") or []:
+        if not isinstance(item, dict):
+            continue
+        try:
+            content = base64.b64decode(str(item.get("Content", "")), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise MalformedPayload("an attachment's Content is not base64") from exc
+        found.append(Attachment(str(item.get("ContentType", "")), content))
+    return tuple(found)

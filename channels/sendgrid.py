@@ -1,0 +1,76 @@
+"""SendGrid Inbound Parse: mail for the city's parse domain, posted as ``multipart/form-data``.
+
+Parameters (default and "Send Raw" modes):
+https://www.twilio.com/docs/sendgrid/for-developers/parsing-email/setting-up-the-inbound-parse-webhook
+Inbound Parse signs nothing by default; the endpoint is protected with HTTP basic auth in the
+URL configured at SendGrid (``https://user:password@host/webhooks/email/sendgrid``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+
+from channels import Channel, WebhookRequest, register
+from gateway.mail.headers import parse_headers_block
+from gateway.mail.message import Attachment, MailParts, MediaLimits, build_message
+from gateway.mail.parse import parse_email
+from gateway.mail.webhooks import FormPart, check_basic_auth, form_fields, form_parts, json_field
+from gateway.records import InboundMessage
+
+
+@register
+class Sendgrid(Channel):
+    name = "sendgrid"
+    route = "/webhooks/email/sendgrid"
+    content_types = ("multipart/form-data",)
+    reply_via = "email"
+
+    @cached_property
+    def limits(self) -> MediaLimits:
+        return MediaLimits.from_options(self.options)
+
+    def verify(self, req: WebhookRequest) -> None:
+        check_basic_auth(req, self.secret("basic_auth"))
+
+    def parse(self, req: WebhookRequest) -> list[InboundMessage]:
+        parts = form_parts(req)
+        fields = form_fields(parts)
+        envelope = json_field(fields.get("envelope", ""), "envelope") or {}
+        envelope_from = str(envelope.get("from") or "") or None
+        envelope_to = [str(t) for t in envelope.get("to") or []]
+        verdicts = {"spf": fields.get("SPF", ""), "dkim": fields.get("dkim", "")}
+        raw = next((p.data for p in parts if p.name == "email"), None)
+        if raw is not None:
+            # "Send Raw": the whole MIME message, read like mail to our own listener.
+            message = parse_email(
+                raw,
+                self.name,
+                self.limits,
+                envelope_from=envelope_from,
+                envelope_to=envelope_to,
+                verdicts=verdicts,
+            )
+            return [message]
+        headers = parse_headers_block(fields.get("headers", "")).plus(
+            [(h, fields.get(h.lower(), "")) for h in ("From", "To", "Cc", "Subject")]
+        )
+        mail = MailParts(
+            headers=headers,
+            text=fields.get("text", ""),
+            html=fields.get("html", ""),
+            attachments=_attachments(parts),
+            envelope_from=envelope_from,
+            envelope_to=tuple(envelope_to),
+            verdicts=verdicts,
+            fallback_id="sendgrid:" + hashlib.sha256(req.body).hexdigest(),
+        )
+        return [build_message(self.name, mail, self.limits, req.body)]
+
+
+def _attachments(parts: list[FormPart]) -> tuple[Attachment, ...]:
+    return tuple(
+        Attachment(p.content_type, p.data)
+        for p in parts
+        if p.filename is not None and p.name.startswith("attachment")
+    )
