@@ -23,6 +23,10 @@ def setup(app: web.Application, runtime: Runtime) -> None:
     app.router.add_get("/openapi.json", openapi_view)
     if settings.open311.enabled:
         _open311_routes(app, Open311Api(runtime, settings.open311))
+    if settings.form.enabled:
+        from gateway.web.pages import setup_pages
+
+        setup_pages(app, runtime, settings.form)
 
 
 def _open311_routes(app: web.Application, api: Open311Api) -> None:

@@ -64,3 +64,35 @@ def as_text(value: Any) -> Any:
     if value is None or value == "":
         return None
     return str(value)
+
+
+MESSAGES = {
+    "en": {
+        "web_form_received": "{city}: thanks, we got your report. Tracking number "
+        "{tracking_number}. Status: {link}",
+        "web_form_subject": "{city}: report {tracking_number} received",
+        "access_link": "{city}: open this link once within {minutes} minutes to see your "
+        "requests: {link}",
+        "access_link_subject": "{city}: your requests",
+        "access_code": "{city}: your code is {code}. It works once, for {minutes} minutes.",
+    }
+}
+
+
+def form_overrides(root: Path, **options: Any) -> dict[str, Any]:
+    """The web form on, with ``options`` in ``[channels.web_form]``, folder delivery."""
+    table = {"enabled": True, "media_dir": str(root / "media"), **options}
+    return merge(folder_only(root), {"channels": {"web_form": table}, "messages": MESSAGES})
+
+
+def form_runtime(root: Path, database_url: str, **options: Any) -> Runtime:
+    return Runtime(make_settings(root, database_url, form_overrides(root, **options)))
+
+
+def hidden(html: str, name: str) -> str:
+    """The value of the hidden input ``name`` in a page."""
+    import re
+
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden {name} in the page"
+    return match.group(1)

@@ -1,0 +1,92 @@
+"""The city's own web form (``/report``), served by ``gateway.web``.
+
+The web layer checks the CSRF token, the honeypot and the rate limit, validates the fields
+against the catalog and saves the photos; what it stores is a JSON document of the resident's
+answers, which this channel parses like any provider's body. ``submission`` is a token the server
+put in the form, so a double submit or a browser retry is stored once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels import Channel, WebhookRequest, register
+from gateway.errors import MalformedPayload
+from gateway.records import InboundMessage, Location, Media
+
+
+@register
+class WebForm(Channel):
+    name = "web_form"
+    # Served by gateway.web (CSRF, photos, HTML answers), not by the ingest route.
+    route = "/report"
+    methods = ()
+    content_types = ("application/json",)
+    # The confirmation and status updates go by email when the resident gave one.
+    reply_via = "email"
+
+    def verify(self, req: WebhookRequest) -> None:
+        """The web layer built this body itself after checking the form's CSRF token."""
+
+    def parse(self, req: WebhookRequest) -> list[InboundMessage]:
+        data = req.json()
+        if not isinstance(data, dict) or not isinstance(data.get("submission"), str):
+            raise MalformedPayload("submission is missing")
+        email, phone = _str(data, "email"), _str(data, "phone")
+        anonymous = bool(data.get("anonymous"))
+        extra = {
+            "language": _str(data, "language") or "en",
+            "service_code": _str(data, "service_code"),
+            "attributes": json.dumps(data.get("attributes") or {}, ensure_ascii=False),
+        }
+        if anonymous:
+            extra["anonymous"] = "1"
+        else:
+            extra |= {k: v for k, v in (("email", email), ("phone", phone)) if v}
+            if name := _str(data, "name"):
+                extra["name"] = name
+        return [
+            InboundMessage(
+                channel=self.name,
+                provider_id=f"form-{data['submission']}",
+                sender="" if anonymous else (email or phone),
+                text=_str(data, "description"),
+                media=tuple(_media(m) for m in data.get("media") or []),
+                location=_location(data),
+                raw=req.body,
+                extra={k: v for k, v in extra.items() if v},
+            )
+        ]
+
+
+def _str(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _media(item: Any) -> Media:
+    if not isinstance(item, dict):
+        raise MalformedPayload("media entries must be objects")
+    return Media(
+        content_type=str(item.get("content_type", "")),
+        path=item.get("path"),
+        size=item.get("size"),
+        sha256=item.get("sha256"),
+    )
+
+
+def _location(data: dict[str, Any]) -> Location | None:
+    lat, long = data.get("lat"), data.get("long")
+    address = _str(data, "address") or None
+    has_point = isinstance(lat, int | float) and isinstance(long, int | float)
+    if not has_point and address is None:
+        return None
+    return Location(
+        lat=float(lat) if has_point else None,  # type: ignore[arg-type]
+        long=float(long) if has_point else None,  # type: ignore[arg-type]
+        address=address,
+        # "device": the browser's geolocation; "resident": an address typed on the form.
+        source="device" if has_point else "resident",
+        confidence=1.0 if has_point else 0.0,
+    )

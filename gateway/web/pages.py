@@ -1,0 +1,248 @@
+"""The resident pages: the report form, its live suggestion, and the status page.
+
+Every page works without JavaScript; ``static/form.js`` only adds the live suggestion, the
+questions of the chosen service and "use my location". Labels come from ``gateway/web/i18n``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.ingest import public_url
+from gateway.records import ServiceRequest
+from gateway.runtime import Runtime
+from gateway.web import form_input
+from gateway.web.config import FormSettings
+from gateway.web.guard import CSRF_FIELD, HONEYPOT_FIELD, Csrf, client_address, within_limit
+from gateway.web.i18n import Labels, catalogs, pick_language
+from gateway.web.submit import FormFiler
+from gateway.web.suggest import Suggester
+from gateway.web.views import by_tracking_number
+
+HERE = Path(__file__).resolve().parent
+STATIC_MAX_AGE = 86_400
+
+
+class Pages:
+    def __init__(self, runtime: Runtime, form: FormSettings) -> None:
+        self.runtime = runtime
+        self.form = form
+        self.csrf = Csrf(form.secret_env)
+        self.filer = FormFiler(runtime, form.media_dir)
+        self.suggester = Suggester(runtime)
+        digest = hashlib.sha256()
+        for path in sorted((HERE / "static").iterdir()):
+            digest.update(path.read_bytes())
+        self.asset_version = digest.hexdigest()[:12]
+
+    def language(self, request: web.Request, found: form_input.FormInput | None = None) -> str:
+        wanted = found.get("lang") if found else request.query.get("lang", "")
+        return pick_language(wanted, self.form.languages)
+
+    def render(
+        self, request: web.Request, name: str, lang: str, status: int = 200, **context: Any
+    ) -> web.Response:
+        """A page with the common context and a (possibly new) CSRF cookie."""
+        cookie = self.csrf.cookie_value(request)
+        languages = [(code, catalogs()[code]["language_name"]) for code in self.form.languages
+                     if code in catalogs()]  # fmt: skip
+        response = aiohttp_jinja2.render_template(
+            name,
+            request,
+            {
+                "lang": lang,
+                "t": Labels(lang),
+                "city": self.runtime.settings.city_name,
+                "languages": languages,
+                "asset_version": self.asset_version,
+                "csrf_token": self.csrf.token(cookie),
+                "service_name": lambda r: self.service_name(r, lang),
+                **context,
+            },
+            status=status,
+        )
+        self.csrf.remember(response, cookie, secure=request.secure)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def service_name(self, request: ServiceRequest, lang: str) -> str:
+        """The request's service in the page's language, as the catalog names it."""
+        service = self.runtime.catalog.get(request.service_code or "")
+        return service.name(lang) if service else (request.service_name or "—")
+
+    def receipt_mark(self, number: str) -> str:
+        return hmac.new(self.csrf.key, f"receipt:{number}".encode(), "sha256").hexdigest()[:20]
+
+    def form_page(
+        self, request: web.Request, lang: str, found: form_input.FormInput, **extra: Any
+    ) -> web.Response:
+        services = [_service_view(s, lang) for s in self.runtime.catalog.values()]
+        values = dict(found.values)
+        values.setdefault("submission", secrets.token_hex(16))
+        context = {
+            "services": services,
+            "values": values,
+            "submission": values["submission"],
+            "errors": extra.pop("errors", {}),
+            "max_chars": self.form.max_description_chars,
+            "max_photos": self.form.max_photos,
+            "max_photo_mb": self.form.max_photo_bytes // 1_048_576,
+            "photo_types": ",".join(self.form.photo_types),
+            "suggested": extra.pop("suggested", None),
+            **extra,
+        }
+        status = extra.get("status_code", 200)
+        return self.render(request, "form.html", lang, status=status, **context)
+
+    async def show_form(self, request: web.Request) -> web.Response:
+        return self.form_page(request, self.language(request), form_input.FormInput())
+
+    async def submit(self, request: web.Request) -> web.Response:
+        try:
+            found = await form_input.read_form(request, self.form)
+        except form_input.TooLarge as exc:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=self.form.max_photo_bytes, actual_size=request.content_length or 0
+            ) from exc
+        lang = self.language(request, found)
+        t = Labels(lang)
+        if not self.csrf.valid(request, found.get(CSRF_FIELD)):
+            return self._refuse(request, lang, found, 403, {"form": t("error_csrf")})
+        if found.get(HONEYPOT_FIELD) or not form_input.valid_submission(found.get("submission")):
+            return self._refuse(request, lang, found, 400, {"form": t("error_spam")})
+        if found.get("action") == "suggest":
+            return await self._suggest_without_js(request, lang, found)
+        errors = form_input.check(found, self.runtime.catalog, self.form, t)
+        if errors:
+            status = 413 if found.photo_error == "size" else 400
+            return self._refuse(request, lang, found, status, errors)
+        address = client_address(request, self.runtime.settings.server)
+        limit, window = self.form.submissions_per_window, self.form.rate_window_seconds
+        if not await within_limit(self.runtime.engine, "form", address, limit, window):
+            return self._refuse(request, lang, found, 429, {"form": t("error_rate")})
+        return await self._file(request, lang, found)
+
+    async def _file(
+        self, request: web.Request, lang: str, found: form_input.FormInput
+    ) -> web.Response:
+        url = public_url(request, self.runtime.settings.server)
+        try:
+            receipt = await self.filer.file(found, lang, url)
+        except (SQLAlchemyError, OSError, RuntimeError):
+            t = Labels(lang)
+            return self._refuse(request, lang, found, 503, {"form": t("error_storage")})
+        number = receipt.tracking_number
+        document = self.filer.document(found, lang, [])
+        emailed = bool(document["email"])
+        if emailed and not receipt.duplicate:
+            base = str(request.url.with_path("/").with_query(None)).rstrip("/")
+            link = f"{self.runtime.settings.server.public_url or base}/requests/{number}"
+            await self.filer.confirm(document["email"], number, lang, link)
+        query = {"lang": lang, "receipt": self.receipt_mark(number), "emailed": str(int(emailed))}
+        raise web.HTTPSeeOther(
+            request.app.router["status"].url_for(number=number).with_query(query)
+        )
+
+    def _refuse(
+        self,
+        request: web.Request,
+        lang: str,
+        found: form_input.FormInput,
+        status: int,
+        errors: dict[str, str],
+    ) -> web.Response:
+        return self.form_page(
+            request, lang, found, errors=errors, status_code=status,
+            photos_again=bool(found.photos or found.photo_error),
+        )  # fmt: skip
+
+    async def _suggest_without_js(
+        self, request: web.Request, lang: str, found: form_input.FormInput
+    ) -> web.Response:
+        best = await self.suggester.suggest(found.get("description"), lang)
+        if best and not found.get("service_code"):
+            found.values["service_code"] = best[0][0]
+        return self.form_page(request, lang, found, suggested=best[0][1] if best else None)
+
+    async def suggest(self, request: web.Request) -> web.Response:
+        lang = self.language(request)
+        best = await self.suggester.suggest(request.query.get("text", ""), lang)
+        return web.json_response(
+            {
+                "label": Labels(lang)("suggested", service="{service}"),
+                "services": [{"code": code, "name": name} for code, name in best],
+            }
+        )
+
+    async def status(self, request: web.Request) -> web.Response:
+        lang = self.language(request)
+        number = request.match_info.get("number") or request.query.get("number", "")
+        number = number.strip().upper()
+        if number and "number" not in request.match_info:
+            raise web.HTTPSeeOther(f"/requests/{number}?lang={lang}")
+        view = None
+        if number:
+            async with self.runtime.engine.connect() as conn:
+                view = await by_tracking_number(conn, number)
+        mark = request.query.get("receipt", "")
+        fresh = bool(number) and hmac.compare_digest(mark, self.receipt_mark(number))
+        emailed = fresh and request.query.get("emailed") == "1"
+        status = 404 if number and view is None and not fresh else 200
+        return self.render(
+            request, "status.html", lang, status=status,
+            number=number, view=view, fresh=fresh, emailed=emailed,
+        )  # fmt: skip
+
+
+def _service_view(service: Any, lang: str) -> dict[str, Any]:
+    def text(texts: dict[str, str]) -> str:
+        return texts.get(lang) or texts.get("en") or ""
+
+    attributes = [
+        {
+            "code": a.code,
+            "datatype": a.datatype,
+            "required": a.required,
+            "description": text(dict(a.descriptions)),
+            "hint": "",
+            "choices": [{"key": v.key, "name": text(dict(v.names))} for v in a.values],
+        }
+        for a in sorted(service.attributes, key=lambda a: a.order)
+    ]
+    return {"code": service.code, "name": service.name(lang), "attributes": attributes}
+
+
+async def _static_cache(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path.startswith("/static/") and response.status == 200:
+        response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}"
+
+
+def setup_pages(app: web.Application, runtime: Runtime, form: FormSettings) -> None:
+    """Templates, static files and the resident routes."""
+    from gateway.web.history import History
+
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+    pages = Pages(runtime, form)
+    app.router.add_static("/static/", HERE / "static")
+    app.on_response_prepare.append(_static_cache)
+    app.router.add_get("/", _home)
+    app.router.add_get("/report", pages.show_form)
+    app.router.add_post("/report", pages.submit)
+    app.router.add_get("/report/suggest", pages.suggest)
+    app.router.add_get("/requests", pages.status)
+    app.router.add_get("/requests/{number}", pages.status, name="status")
+    History(pages).add_routes(app)
+
+
+async def _home(request: web.Request) -> web.Response:
+    query = f"?{request.query_string}" if request.query_string else ""
+    raise web.HTTPFound(f"/report{query}")
