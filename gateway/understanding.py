@@ -139,10 +139,15 @@ def read_model(path: Path) -> TextModel | None:
     if not path.exists():
         log.info("normalizer.no_model", extra={"path": str(path)})
         return None
+    stale = f"{path} is not a current model file; run train-classifier again"
     # The file is our own artifact at a path the operator configured, never user input.
-    model = joblib.load(path)
-    if not isinstance(model, TextModel) or model.version != MODEL_VERSION:
-        raise ConfigError("normalizer.classifier_model", f"{path} is not a current model file")
+    try:
+        model = joblib.load(path)
+    except (AttributeError, TypeError, ValueError, EOFError) as exc:
+        # A model file written by an older version no longer unpickles into TextModel.
+        raise ConfigError("normalizer.classifier_model", stale) from exc
+    if not isinstance(model, TextModel) or getattr(model, "version", None) != MODEL_VERSION:
+        raise ConfigError("normalizer.classifier_model", stale)
     return model
 
 

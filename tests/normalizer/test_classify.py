@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from gateway.errors import ConfigError
 from gateway.records import Service
+from gateway.understanding import read_model, save_model
 from normalizer import classifier
 from normalizer.classifier import (
     KEYWORD_SCALE,
     MAX_CHARS,
+    MODEL_VERSION,
     Analyzers,
     TextModel,
     char_grams,
@@ -112,3 +117,14 @@ def test_probabilities_sum_to_one_and_follow_scores(ctx: NormalizerContext) -> N
     probs = predict(model, "streetlight out on Spring St", ctx.classifier.analyzers)
     assert abs(sum(probs) - 1.0) < 1e-6
     assert len(probs) == len(model.labels)
+
+
+def test_a_model_file_of_another_version_is_a_config_error(
+    ctx: NormalizerContext, tmp_path: Path
+) -> None:
+    model = ctx.classifier.model
+    assert model is not None
+    path = tmp_path / "classifier.joblib"
+    save_model(dataclasses.replace(model, version=MODEL_VERSION - 1), path)
+    with pytest.raises(ConfigError, match="run train-classifier again"):
+        read_model(path)
