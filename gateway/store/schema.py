@@ -230,3 +230,16 @@ rate_limits = Table(
     Column("window_start", UtcDateTime(), nullable=False),
     Column("count", Integer, nullable=False),
 )
+
+# Inbound-parse webhook tokens already used (Mailgun signs timestamp + token): a replay is refused.
+inbound_tokens = Table(
+    "inbound_tokens",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("token", String(255), primary_key=True),
+    Column("seen_at", UtcDateTime(), nullable=False),
+    Index("ix_inbound_tokens_seen_at", "seen_at"),
+)
+
+# A reply to our email names our Message-ID, kept as the notify job's remote id: find it fast.
+Index("ix_outbox_remote_id", outbox.c.remote_id)
