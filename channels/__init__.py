@@ -99,6 +99,8 @@ class Channel(Plugin):
     converses: ClassVar[bool] = False
     # True when the acknowledgement itself confirms the report to the resident (TwiML).
     confirms_in_ack: ClassVar[bool] = False
+    # The fetcher that copies this provider's media URLs into the gateway; None: keep the URLs.
+    media_fetcher: ClassVar[str | None] = None
 
     def __init__(self, options: Mapping[str, Any], context: ChannelContext) -> None:
         super().__init__(options)

@@ -62,6 +62,7 @@ class TwilioSms(TwilioSigned):
     reply_via = "twilio_sms"
     converses = True
     confirms_in_ack = True
+    media_fetcher = "twilio_media"
 
     def parse(self, req: WebhookRequest) -> list[InboundMessage]:
         form = req.form

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import channels
-from gateway import connectors, notifiers
+from gateway import connectors, fetchers, notifiers
 from gateway.catalog import load_catalog
 from gateway.errors import ConfigError
-from gateway.settings import Settings
+from gateway.plugin import Plugin
+from gateway.settings import PluginSettings, Settings
 from gateway.understanding import load_normalizer, parse_normalizer_settings
 
 _DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
@@ -26,6 +28,7 @@ def find_problems(settings: Settings) -> list[ConfigError]:
     problems += _plugin_problems(settings, "channels", channels.load_all())
     problems += _plugin_problems(settings, "connectors", connectors.load_all())
     problems += _plugin_problems(settings, "notifiers", notifiers.load_all())
+    problems += _plugin_problems(settings, "fetchers", fetchers.load_all())
     secret_env = settings.status_webhook_secret_env
     if secret_env and secret_env not in os.environ:
         problems.append(ConfigError("status_webhook.secret_env", f"{secret_env} is not set"))
@@ -48,13 +51,10 @@ def find_problems(settings: Settings) -> list[ConfigError]:
     return problems
 
 
-def _plugin_problems(settings: Settings, section: str, registry: object) -> list[ConfigError]:
-    assert isinstance(registry, dict)  # noqa: S101 - both registries are dicts.
-    table = {
-        "channels": settings.channels,
-        "connectors": settings.connectors,
-        "notifiers": settings.notifiers,
-    }[section]
+def _plugin_problems(
+    settings: Settings, section: str, registry: Mapping[str, type[Plugin]]
+) -> list[ConfigError]:
+    table: Mapping[str, PluginSettings] = getattr(settings, section)
     problems = []
     for plugin in table.values():
         if plugin.name not in registry:

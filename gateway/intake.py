@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -190,6 +190,7 @@ class Intake:
         # The common case in one statement: filed at once, confirmed in the acknowledgement.
         deliveries = [jobs.delivery(q.id, c) for q in quiet for c in self.followups.connectors]
         await jobs.enqueue(conn, deliveries, now=now)
+        await jobs.enqueue(conn, [f for r in reports for f in media_fetches(r.request)], now=now)
         for r in reports:
             if r.request.status is Status.AWAITING_INFO:
                 await self.followups.hold(conn, r.request, r.choices, now)
@@ -211,8 +212,30 @@ async def _add_update(
     await requests.add_event(conn, request_id, "resident_update", detail=detail)
     request = await requests.get_request(conn, request_id)
     if request is not None and message.media:
-        media = request.media + message.media
-        await requests.update_request(conn, dataclasses.replace(request, media=media))
+        updated = dataclasses.replace(request, media=request.media + message.media)
+        await requests.update_request(conn, updated)
+        # A photo sent later is fetched like the first ones.
+        later = media_fetches(updated, first=len(request.media))
+        await jobs.enqueue(conn, later, now=datetime.now(UTC))
+
+
+def media_fetches(request: ServiceRequest, first: int = 0) -> list[jobs.NewJob]:
+    """One fetch job per provider media URL of ``request``, from index ``first`` on."""
+    cls = channels.REGISTRY.get(request.channel)
+    fetcher = cls.media_fetcher if cls is not None else None
+    if fetcher is None:
+        return []
+    return [
+        jobs.NewJob(
+            jobs.FETCH,
+            fetcher,
+            f"fetch-{request.id}-{i}",
+            request.id,
+            {"url": m.url, "index": i, "content_type": m.content_type},
+        )
+        for i, m in enumerate(request.media)
+        if i >= first and m.url and not m.path
+    ]
 
 
 def _precise(location: Location | None) -> Location | None:

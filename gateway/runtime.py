@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import channels
 from channels import Channel, ChannelContext
 from gateway import connectors as connector_registry
+from gateway import fetchers as fetcher_registry
 from gateway import notifiers as notifier_registry
 from gateway.catalog import load_catalog
 from gateway.connectors import Connector
 from gateway.errors import ConfigError
+from gateway.fetchers import Fetcher
 from gateway.followup import FollowUps
 from gateway.intake import Intake
 from gateway.notifiers import Notifier
@@ -52,6 +54,7 @@ class Runtime:
         self._connectors: dict[str, Connector] | None = None
         self._normalize: Normalize | None = None
         self._notifiers: dict[str, Notifier] | None = None
+        self._fetchers: dict[str, Fetcher] | None = None
 
     @cached_property
     def catalog(self) -> Mapping[str, Service]:
@@ -113,6 +116,17 @@ class Runtime:
                 await conversations.waiting(conn, channel, address, datetime.now(UTC)) is not None
             )
 
+    def fetchers(self) -> dict[str, Fetcher]:
+        """The enabled media fetchers, built once per process."""
+        if self._fetchers is None:
+            registry = fetcher_registry.load_all()
+            self._fetchers = {}
+            for plugin in self.settings.enabled_fetchers():
+                if plugin.name not in registry:
+                    raise ConfigError(f"fetchers.{plugin.name}", "no such fetcher")
+                self._fetchers[plugin.name] = registry[plugin.name](plugin.options)
+        return self._fetchers
+
     def normalizer(self) -> Normalize:
         """The normalizing step the pipeline calls after the ack."""
         if self._normalize is None:
@@ -142,6 +156,8 @@ class Runtime:
             self.connectors(),
             self.settings.outbox,
             notifiers=self.notifiers(),
+            fetchers=self.fetchers(),
+            media_folder=self.settings.media_folder,
             wake=self.outbox_wake,
         )
 
@@ -162,4 +178,6 @@ class Runtime:
             await connector.close()
         for notifier in (self._notifiers or {}).values():
             await notifier.close()
+        for fetcher in (self._fetchers or {}).values():
+            await fetcher.close()
         await self.engine.dispose()

@@ -83,6 +83,8 @@ class Settings:
     channels: Mapping[str, PluginSettings] = field(default_factory=dict)
     connectors: Mapping[str, PluginSettings] = field(default_factory=dict)
     notifiers: Mapping[str, PluginSettings] = field(default_factory=dict)
+    fetchers: Mapping[str, PluginSettings] = field(default_factory=dict)
+    media_folder: Path = Path("var/media")
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     catalog_path: Path = Path("config/services.toml")
     conversation_expiry_hours: float = 24.0
@@ -98,6 +100,9 @@ class Settings:
 
     def enabled_notifiers(self) -> list[PluginSettings]:
         return [n for n in self.notifiers.values() if n.enabled]
+
+    def enabled_fetchers(self) -> list[PluginSettings]:
+        return [f for f in self.fetchers.values() if f.enabled]
 
     def message(self, key: str, language: str = "en", **values: object) -> str:
         """A reply template from ``[messages.<language>]``, English when the language lacks it."""
@@ -162,6 +167,8 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Settings:
         channels=_plugins(r, "channels"),
         connectors=_plugins(r, "connectors"),
         notifiers=_plugins(r, "notifiers"),
+        fetchers=_plugins(r, "fetchers"),
+        media_folder=base_dir / r.str_("gateway.media_folder", "var/media"),
         messages=_messages(r),
         catalog_path=base_dir / r.str_("gateway.catalog", "config/services.toml"),
         conversation_expiry_hours=r.num("conversation.expiry_hours", 24.0),

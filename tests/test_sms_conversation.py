@@ -70,6 +70,7 @@ async def runtime(
             "open311": {"enabled": True, "endpoint": crm.open311_endpoint, "api_key_env": "HOME"},
         },
         "notifiers": {"twilio_sms": {"enabled": True, "number": CITY}},
+        "fetchers": {"twilio_media": {"enabled": True, "hosts": ["127.0.0.1"], "max_bytes": 4096}},
         "normalizer": {"gazetteer": str(gazetteer)},
     }
     runtime = Runtime(make_settings(tmp_path, database_url, overrides))
@@ -264,3 +265,58 @@ async def test_replies_wait_out_a_twilio_outage_and_go_once(
             if twilio.sent:
                 break
     assert len(twilio.bodies_to(resident)) == 1
+
+
+JPEG = b"\xff\xd8\xff\xe0" + b"photo of a mattress" * 10
+
+
+async def test_mms_photo_is_fetched_from_twilio_and_stored_with_its_hash(
+    runtime: Runtime, twilio: FakeTwilioApi, tmp_path: Path
+) -> None:
+    import hashlib
+
+    form = dict(parse_qsl((SHARED_FIXTURES / "twilio" / "mms_two_photos.form").read_text(), True))
+    sid = form["MessageSid"]
+    twilio.media = {"ME1": ("image/jpeg", JPEG), "ME2": ("image/png", b"\x89PNG" + b"x" * 5000)}
+    body = fixture_form(
+        "mms_two_photos.form",
+        MediaUrl0=twilio.media_url(sid, "ME1"),
+        MediaUrl1=twilio.media_url(sid, "ME2"),
+    )
+    async with serve(runtime) as client:
+        await text(client, runtime, body)
+        filed = await request_of(runtime, sid)
+        async with runtime.engine.connect() as conn:
+            kinds = [e["kind"] for e in await requests.events(conn, filed.id)]
+    first, second = filed.media
+    assert first.sha256 == hashlib.sha256(JPEG).hexdigest()
+    assert first.size == len(JPEG) and first.content_type == "image/jpeg"
+    assert Path(first.path).read_bytes() == JPEG
+    assert first.url == twilio.media_url(sid, "ME1")  # the provider's URL is kept beside it
+    # The second photo is over the 4 kB cap: refused, and said so on the request's history.
+    assert second.path is None
+    assert kinds.count("media_stored") == 1 and kinds.count("media_failed") == 1
+
+
+async def test_media_is_never_fetched_from_another_host(
+    runtime: Runtime, twilio: FakeTwilioApi
+) -> None:
+    form = dict(parse_qsl((SHARED_FIXTURES / "twilio" / "mms_photo_only.form").read_text(), True))
+    sid = form["MessageSid"]
+    twilio.media = {"ME1": ("image/jpeg", JPEG)}
+    elsewhere = twilio.media_url(sid, "ME1").replace("127.0.0.1", "localhost")
+    async with serve(runtime) as client:
+        await text(client, runtime, fixture_form("mms_photo_only.form", MediaUrl0=elsewhere))
+        # A redirect to a host outside the list is refused as well.
+        twilio.cdn_host = "localhost"
+        other = fixture_form(
+            "mms_photo_only.form",
+            MessageSid="SM" + "4" * 32,
+            From="+14015550188",
+            MediaUrl0=twilio.media_url(sid, "ME1"),
+        )
+        await text(client, runtime, other)
+    assert not any(path.startswith("/cdn/") for path in twilio.media_requests)
+    for message in (sid, "SM" + "4" * 32):
+        filed = await request_of(runtime, message)
+        assert filed.media[0].path is None

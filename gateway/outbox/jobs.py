@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.store.schema import outbox
 
 PENDING, IN_FLIGHT, DONE, DEAD = "pending", "in_flight", "done", "dead"
-DELIVER, NOTIFY = "deliver", "notify"
+DELIVER, NOTIFY, FETCH = "deliver", "notify", "fetch"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The outbox worker: claims due jobs, performs them, settles each one durably.
 
-Two kinds of job share the machinery: ``deliver`` files a request with a connector (the city's
-case system) and ``notify`` sends a resident a message through their channel's notifier. Each
+Three kinds of job share the machinery: ``deliver`` files a request with a connector (the city's
+case system), ``notify`` sends a resident a message through their channel's notifier, and
+``fetch`` copies a provider's media (an MMS photo) into the gateway's own store. Each
 (kind, target) lane has its own circuit breaker. A request is filed at least once by the outbox
 and at most once by the case system, because every attempt carries the job's stable idempotency
 key; the result is stored in the same transaction that marks the job done.
@@ -13,8 +14,8 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,11 +27,13 @@ from gateway.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from gateway.fetchers import Fetcher
 from gateway.notifiers import Notifier
 from gateway.outbox import jobs
 from gateway.outbox.breaker import CircuitBreaker
 from gateway.outbox.policy import Dead, decide
-from gateway.outbox.settle import record_dead, record_done
+from gateway.outbox.settle import Outcome, record_dead, record_done
+from gateway.records import Media
 from gateway.rounds import repeat_rounds
 from gateway.settings import OutboxSettings
 from gateway.store import contacts, requests
@@ -44,15 +47,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a performed job came to: the far side's id, and a case token or a suppression."""
-
-    remote_id: str | None
-    token: str | None = None
-    suppressed: bool = False
-
-
 class OutboxWorker:
     """Performs outbox jobs until stopped."""
 
@@ -63,6 +57,8 @@ class OutboxWorker:
         settings: OutboxSettings,
         *,
         notifiers: Mapping[str, Notifier] | None = None,
+        fetchers: Mapping[str, Fetcher] | None = None,
+        media_folder: Path = Path("var/media"),
         wake: asyncio.Event | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
@@ -70,11 +66,17 @@ class OutboxWorker:
         self.engine = engine
         self.connectors = connectors
         self.notifiers = notifiers or {}
+        self.fetchers = fetchers or {}
+        self.media_folder = media_folder
         self.settings = settings
         self.wake = wake or asyncio.Event()
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy.
-        lanes = [(jobs.DELIVER, n) for n in connectors] + [(jobs.NOTIFY, n) for n in self.notifiers]
+        lanes = [
+            *((jobs.DELIVER, n) for n in connectors),
+            *((jobs.NOTIFY, n) for n in self.notifiers),
+            *((jobs.FETCH, n) for n in self.fetchers),
+        ]
         self.breakers: dict[Lane, CircuitBreaker] = {
             lane: CircuitBreaker(settings.breaker) for lane in lanes
         }
@@ -116,7 +118,8 @@ class OutboxWorker:
 
     async def _perform(self, job: jobs.Job) -> Outcome:
         timeout = self.settings.delivery_timeout_seconds
-        work = self._notify(job) if job.kind == jobs.NOTIFY else self._deliver(job)
+        performers = {jobs.NOTIFY: self._notify, jobs.FETCH: self._fetch}
+        work = performers.get(job.kind, self._deliver)(job)
         try:
             return await asyncio.wait_for(work, timeout)
         except TimeoutError as exc:
@@ -146,6 +149,16 @@ class OutboxWorker:
                 return Outcome(None, suppressed=True)
         return Outcome(await self.notifiers[job.target].send(note, job.idempotency_key))
 
+    async def _fetch(self, job: jobs.Job) -> Outcome:
+        fetched = await self.fetchers[job.target].fetch(str(job.payload["url"]), self.media_folder)
+        media = Media(
+            content_type=fetched.content_type,
+            path=fetched.path,
+            size=fetched.size,
+            sha256=fetched.sha256,
+        )
+        return Outcome(fetched.sha256, media=media)
+
     async def _succeeded(self, job: jobs.Job, outcome: Outcome) -> None:
         now = self.clock()
         async with self.engine.begin() as conn:
@@ -155,7 +168,7 @@ class OutboxWorker:
             if not settled:
                 log.warning("outbox.claim_lost", extra={"job": job.id})
                 return
-            await record_done(conn, job, outcome.remote_id, outcome.token, outcome.suppressed)
+            await record_done(conn, job, outcome)
         result = "suppressed" if outcome.suppressed else "done"
         metrics.DELIVERIES.labels(job.target, result).inc()
         log.info(

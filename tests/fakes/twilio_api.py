@@ -28,12 +28,20 @@ class FakeTwilioApi:
         self.attempts = 0
         self.down = False
         self.unsubscribed: set[str] = set()
+        # Media by id; Twilio answers a media URL with a redirect to its CDN.
+        self.media: dict[str, tuple[str, bytes]] = {}
+        self.cdn_host = "127.0.0.1"
+        self.media_requests: list[str] = []
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._create)
+        app.router.add_get(
+            "/2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}", self._media
+        )
+        app.router.add_get("/cdn/{media}", self._cdn)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -45,6 +53,29 @@ class FakeTwilioApi:
     async def close(self) -> None:
         if self._runner:
             await self._runner.cleanup()
+
+    def media_url(self, message: str, media: str) -> str:
+        """The URL Twilio would put in ``MediaUrl{N}`` for ``media``."""
+        account = f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}"
+        return f"{account}/Messages/{message}/Media/{media}"
+
+    async def _media(self, request: web.Request) -> web.Response:
+        self.media_requests.append(request.path)
+        if not self._authorized(request):
+            return _error(401, 20003, "Authenticate")
+        media = request.match_info["media"]
+        if media not in self.media:
+            return _error(404, 20404, "The requested resource was not found")
+        port = request.url.port
+        raise web.HTTPTemporaryRedirect(f"http://{self.cdn_host}:{port}/cdn/{media}")
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        self.media_requests.append(request.path)
+        # The CDN must never see the account's credentials.
+        if "Authorization" in request.headers:
+            return web.Response(status=400, text="credentials sent to the CDN")
+        content_type, body = self.media[request.match_info["media"]]
+        return web.Response(body=body, content_type=content_type)
 
     def bodies_to(self, number: str) -> list[str]:
         """Every message body sent to ``number``, in order."""

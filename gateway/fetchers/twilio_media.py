@@ -1,0 +1,99 @@
+"""Twilio MMS and WhatsApp media: ``MediaUrl{N}`` fetched with the account's credentials.
+
+Media URLs are ``https://api.twilio.com/2010-04-01/Accounts/{AC}/Messages/{MM}/Media/{ME}``;
+Twilio answers with a redirect to its media CDN. Only the configured hosts are contacted, at
+every hop, and the body is cut off past ``max_bytes``.
+https://www.twilio.com/docs/messaging/api/media-resource
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from gateway.errors import PermanentDeliveryError, TransientDeliveryError
+from gateway.fetchers import Fetched, Fetcher, register, store_bytes
+
+DEFAULT_HOSTS = ("api.twilio.com", "media.twiliocdn.com", "*.twiliocdn.com")
+DEFAULT_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/heic",
+    "video/mp4",
+    "video/3gpp",
+    "audio/amr",
+    "audio/mpeg",
+)
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+@register
+class TwilioMedia(Fetcher):
+    name = "twilio_media"
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        super().__init__(options)
+        self.hosts = tuple(options.get("hosts", DEFAULT_HOSTS))
+        self.types = tuple(options.get("content_types", DEFAULT_TYPES))
+        self.max_bytes = int(options.get("max_bytes", 5_242_880))
+        self.timeout = aiohttp.ClientTimeout(total=float(options.get("timeout_seconds", 20)))
+        self._session: aiohttp.ClientSession | None = None
+
+    async def fetch(self, url: str, folder: Path) -> Fetched:
+        """Follow ``url`` through at most three redirects, every hop on an allowed host."""
+        auth: aiohttp.BasicAuth | None = aiohttp.BasicAuth(
+            self.secret("account_sid"), self.secret("auth_token")
+        )
+        try:
+            for _ in range(4):
+                self._check_host(url)
+                async with self.session().get(url, auth=auth, allow_redirects=False) as resp:
+                    if resp.status in _REDIRECTS and resp.headers.get("Location"):
+                        # Credentials go only to Twilio's API, never to a CDN it points at.
+                        url, auth = urljoin(url, resp.headers["Location"]), None
+                        continue
+                    return await self._read(resp, folder)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise TransientDeliveryError(f"media not fetched: {exc!r}") from exc
+        raise PermanentDeliveryError("media URL redirects too often")
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _check_host(self, url: str) -> None:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        allowed = any(
+            host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in self.hosts
+        )
+        if parts.scheme not in ("https", "http") or not allowed:
+            raise PermanentDeliveryError(f"media host {host!r} is not one of Twilio's")
+
+    async def _read(self, resp: aiohttp.ClientResponse, folder: Path) -> Fetched:
+        if resp.status == 404:
+            raise PermanentDeliveryError("media is gone (404)", status=404)
+        if resp.status >= 400:
+            error = PermanentDeliveryError if resp.status in (401, 403) else TransientDeliveryError
+            raise error(f"media fetch answered {resp.status}", status=resp.status)
+        content_type = resp.content_type or "application/octet-stream"
+        if content_type not in self.types:
+            raise PermanentDeliveryError(f"media type {content_type} is not accepted")
+        if (resp.content_length or 0) > self.max_bytes:
+            raise PermanentDeliveryError(f"media larger than {self.max_bytes} bytes")
+        body = await resp.content.read(self.max_bytes + 1)
+        if len(body) > self.max_bytes:
+            raise PermanentDeliveryError(f"media larger than {self.max_bytes} bytes")
+        return await asyncio.to_thread(store_bytes, body, content_type, folder)
