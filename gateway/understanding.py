@@ -57,6 +57,7 @@ class NormalizerSettings:
     gazetteer: str = "var/gazetteer.json"
     emergency_phrases: str = "config/emergency.toml"
     low_confidence: float = 0.45
+    low_margin: float = 0.15
     keyword_weight: float = 0.25
     duplicate_radius_m: float = 75.0
     duplicate_window_hours: float = 72.0
@@ -87,6 +88,7 @@ def parse_normalizer_settings(
         gazetteer=_str(table, "gazetteer", d.gazetteer, path),
         emergency_phrases=_str(table, "emergency_phrases", d.emergency_phrases, path),
         low_confidence=_number(table, "low_confidence", d.low_confidence, path, 0.0, 1.0),
+        low_margin=_number(table, "low_margin", d.low_margin, path, 0.0, 1.0),
         keyword_weight=_number(table, "keyword_weight", d.keyword_weight, path, 0.0, 1.0),
         duplicate_radius_m=_number(table, "duplicate_radius_m", d.duplicate_radius_m, path, 0.0),
         duplicate_window_hours=_number(
@@ -113,7 +115,11 @@ def load_normalizer(
             countrycodes=g.countrycodes, viewbox=g.viewbox,
         )  # fmt: skip
     classifier = build_classifier(
-        catalog, model, threshold=settings.low_confidence, keyword_weight=settings.keyword_weight
+        catalog,
+        model,
+        threshold=settings.low_confidence,
+        keyword_weight=settings.keyword_weight,
+        margin=settings.low_margin,
     )
     if model is not None:
         unmapped = sorted(set(model.labels) - set(classifier.label_codes))

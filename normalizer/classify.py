@@ -23,6 +23,8 @@ class Classifier:
     label_codes: Mapping[str, str]
     threshold: float
     keyword_weight: float
+    # A lead over the runner-up smaller than this is a close call, and so low confidence.
+    margin: float = 0.0
     # The service code of each of the model's labels, in their order (None: not in the catalog).
     codes: tuple[str | None, ...] = ()
 
@@ -33,6 +35,7 @@ def build_classifier(
     *,
     threshold: float,
     keyword_weight: float,
+    margin: float = 0.0,
 ) -> Classifier:
     """Prepare the keyword index, the model's analyzers and the label-to-code map."""
     analyzers = Analyzers.of(model) if model is not None else None
@@ -49,6 +52,7 @@ def build_classifier(
         label_codes,
         threshold,
         keyword_weight,
+        margin,
         tuple(label_codes.get(label) for label in labels),
     )
 
@@ -85,9 +89,11 @@ def classify(text: str, classifier: Classifier) -> Classification:
     if not top:
         return Classification(service_code=None)
     code, confidence = top[0]
+    runner_up = top[1][1] if len(top) > 1 else 0.0
     return Classification(
         service_code=code,
         confidence=round(confidence, 4),
         top=tuple((c, round(s, 4)) for c, s in top),
-        low_confidence=confidence < classifier.threshold,
+        low_confidence=confidence < classifier.threshold
+        or confidence - runner_up < classifier.margin,
     )
