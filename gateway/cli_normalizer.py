@@ -145,7 +145,8 @@ def _print_keyword_only(test: Sequence[HistoryRow], catalog: Sequence[Service]) 
 def eval_location(args: argparse.Namespace) -> int:
     """Gazetteer from the 80% split; the 20% split's text only, scored against its lat/long."""
     train, test = split(read_history(args.history))
-    gazetteer = _gazetteer(train)
+    # The rule of this evaluation: addresses and coordinates only, never the texts' words.
+    gazetteer = _gazetteer(train, learn_from_texts=False)
     rows = [r for r in test if r.lat is not None and r.long is not None]
     if not rows:
         print("no held-out row has coordinates", file=sys.stderr)
@@ -185,13 +186,11 @@ def build_gazetteer_file(args: argparse.Namespace) -> int:
     return 0
 
 
-def _gazetteer(rows: Sequence[HistoryRow]) -> Gazetteer:
-    # Texts feed the learned landmarks; addresses feed the streets.
-    texts = [(r, r.lat, r.long) for r in rows if r.lat is not None and r.long is not None]
-    return build_gazetteer(
-        ((r.address, lat, lon) for r, lat, lon in texts if r.address),
-        ((r.text, lat, lon) for r, lat, lon in texts),
-    )
+def _gazetteer(rows: Sequence[HistoryRow], *, learn_from_texts: bool = True) -> Gazetteer:
+    # Addresses feed the streets; texts, when allowed, feed the learned landmarks.
+    placed = [(r, r.lat, r.long) for r in rows if r.lat is not None and r.long is not None]
+    texts = [(r.text, lat, lon) for r, lat, lon in placed] if learn_from_texts else []
+    return build_gazetteer(((r.address, lat, lon) for r, lat, lon in placed if r.address), texts)
 
 
 def _float(raw: str | None) -> float | None:

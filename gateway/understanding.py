@@ -131,7 +131,8 @@ def load_normalizer(
         language=build_language_model(settings.languages, catalog),
         emergency=compile_phrases(read_emergency_phrases(base_dir / settings.emergency_phrases)),
         geocoder=geocoder,
-        streets=StreetIndex.of(gazetteer.street_keys() if gazetteer else ()),
+        # The same index eval-location reads texts with: streets and learned landmarks.
+        streets=gazetteer.text_index() if gazetteer else StreetIndex.of(()),
         places=gazetteer.places if gazetteer else frozenset(),
         default_region=settings.default_region,
         email_channels=frozenset(settings.email_channels),
