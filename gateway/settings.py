@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import ConfigError
+from gateway.toml_reader import TomlReader
 
 DEFAULT_CONFIG = Path("config/gateway.toml")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/gateway.db"
@@ -132,7 +133,7 @@ def load_settings(
         return _fallback(path), [ConfigError(str(path), "file not found")]
     except tomllib.TOMLDecodeError as exc:
         return _fallback(path), [ConfigError(str(path), f"is not valid TOML: {exc}")]
-    reader = _Reader(data)
+    reader = TomlReader(data)
     settings = _build(reader, path, env)
     return settings, reader.problems
 
@@ -141,7 +142,7 @@ def _fallback(path: Path) -> Settings:
     return Settings(base_dir=path.resolve().parent.parent, database_url=DEFAULT_DATABASE_URL)
 
 
-def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Settings:
+def _build(r: TomlReader, path: Path, env: Mapping[str, str]) -> Settings:
     base_dir = path.resolve().parent.parent
     port = int(env["PORT"]) if env.get("PORT", "").isdigit() else r.int_("server.port", 8080)
     smtp_port = env.get("SMTP_PORT", "")
@@ -181,7 +182,7 @@ def _build(r: _Reader, path: Path, env: Mapping[str, str]) -> Settings:
     )
 
 
-def _outbox(r: _Reader) -> OutboxSettings:
+def _outbox(r: TomlReader) -> OutboxSettings:
     d = OutboxSettings()
     return OutboxSettings(
         poll_interval_seconds=r.num("outbox.poll_interval_seconds", d.poll_interval_seconds),
@@ -208,7 +209,7 @@ def _outbox(r: _Reader) -> OutboxSettings:
     )
 
 
-def _plugins(r: _Reader, section: str) -> dict[str, PluginSettings]:
+def _plugins(r: TomlReader, section: str) -> dict[str, PluginSettings]:
     plugins = {}
     for name, table in r.table(section).items():
         if not isinstance(table, Mapping):
@@ -220,7 +221,7 @@ def _plugins(r: _Reader, section: str) -> dict[str, PluginSettings]:
     return plugins
 
 
-def _messages(r: _Reader) -> dict[str, dict[str, str]]:
+def _messages(r: TomlReader) -> dict[str, dict[str, str]]:
     messages: dict[str, dict[str, str]] = {}
     for language, table in r.table("messages").items():
         if not isinstance(table, Mapping):
@@ -248,67 +249,3 @@ def normalize_database_url(url: str, base_dir: Path) -> str:
                 path = str(base_dir / path)
             return "sqlite+aiosqlite:///" + path
     return url
-
-
-class _Reader:
-    """Typed look-ups by dotted key path that record a problem instead of raising."""
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self.data = data
-        self.problems: list[ConfigError] = []
-
-    def problem(self, path: str, message: str) -> None:
-        self.problems.append(ConfigError(path, message))
-
-    def get(self, path: str) -> Any:
-        node: Any = self.data
-        for part in path.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                return None
-            node = node[part]
-        return node
-
-    def table(self, path: str) -> Mapping[str, Any]:
-        value = self.get(path)
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            self.problem(path, "must be a table")
-            return {}
-        return value
-
-    def str_(self, path: str, default: str) -> str:
-        value = self.get(path)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            self.problem(path, f"must be a string, not {type(value).__name__}")
-            return default
-        return value
-
-    def bool_(self, path: str, default: bool) -> bool:
-        value = self.get(path)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.problem(path, "must be true or false")
-            return default
-        return value
-
-    def int_(self, path: str, default: int, minimum: int = 1) -> int:
-        value = self.get(path)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.problem(path, f"must be an integer >= {minimum}, not {value!r}")
-            return default
-        return value
-
-    def num(self, path: str, default: float) -> float:
-        value = self.get(path)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            self.problem(path, f"must be a positive number, not {value!r}")
-            return default
-        return float(value)
