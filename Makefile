@@ -29,7 +29,10 @@ run: $(STAMP)
 		echo "made a local demo TWILIO_AUTH_TOKEN in var/dev.env"; fi
 	@set -a; [ -n "$$TWILIO_AUTH_TOKEN" ] || . ./var/dev.env; set +a; exec $(PY) -m gateway run
 
+# The browser tests drive Debian's chromium (never a downloaded browser build).
 test: $(STAMP)
+	@[ -x /usr/bin/chromium ] || ! command -v apt-get >/dev/null \
+		|| { apt-get update -qq && apt-get install -y -qq chromium; }
 	$(PY) -m pytest
 
 lint: $(STAMP)

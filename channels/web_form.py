@@ -9,10 +9,11 @@ put in the form, so a double submit or a browser retry is stored once.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from channels import Channel, WebhookRequest, register
-from gateway.errors import MalformedPayload
+from gateway.errors import ConfigError, MalformedPayload
 from gateway.records import InboundMessage, Location, Media
 
 
@@ -25,6 +26,16 @@ class WebForm(Channel):
     content_types = ("application/json",)
     # The confirmation and status updates go by email when the resident gave one.
     reply_via = "email"
+    # The page shows the tracking number and the email confirmation is queued at submit time.
+    confirms_in_ack = True
+
+    @classmethod
+    def validate(
+        cls, options: Mapping[str, Any], env: Mapping[str, str] | None = None
+    ) -> list[ConfigError]:
+        """As any channel, except that the CSRF key's variable may be unset (one process)."""
+        optional = f"{cls.section}.{cls.name}.secret_env"
+        return [p for p in super().validate(options, env) if p.path != optional]
 
     def verify(self, req: WebhookRequest) -> None:
         """The web layer built this body itself after checking the form's CSRF token."""

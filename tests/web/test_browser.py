@@ -1,0 +1,123 @@
+"""The form in a real browser: Debian's headless Chromium driven by Playwright, with and without
+JavaScript, then the status page; and a screenshot of the form at phone width."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.runtime import Runtime
+from tests.conftest import REPO_ROOT
+from tests.support import serve
+from tests.web.support import form_runtime
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = REPO_ROOT / "var" / "screenshots" / "report-form-phone.png"
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (apt-get install chromium)"
+    ),
+    pytest.mark.timeout(180),
+]
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path, sqlite_url: str) -> Runtime:
+    return form_runtime(tmp_path, sqlite_url)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with playwright_api.async_playwright() as driver:
+        chromium = await driver.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def fill_report(page: Any, base: str) -> None:
+    await page.goto(f"{base}/report?lang=en")
+    await page.get_by_label("What is the problem?").fill(
+        "Big pothole in the road by 280 Spring St, almost blew my tire"
+    )
+    await page.get_by_label("Address or nearest intersection").fill("280 Spring St")
+    await page.get_by_label("Email").fill("sam.rivera@example.com")
+
+
+async def test_with_javascript_the_service_is_suggested_and_the_report_filed(
+    runtime: Runtime, browser: Any
+) -> None:
+    async with serve(runtime) as client:
+        base = str(client.make_url("")).rstrip("/")
+        page = await browser.new_page(viewport=PHONE)
+        await fill_report(page, base)
+        await page.wait_for_function("document.getElementById('service_code').value === 'pothole'")
+        assert "Pothole" in await page.locator("#suggestion").inner_text()
+        # Only the chosen service's questions show; the "use my location" button is offered.
+        assert await page.locator("#questions-pothole").is_visible()
+        assert await page.locator("#locate").is_visible()
+        await page.get_by_label("How big is the pothole?").select_option("large")
+        await page.get_by_role("button", name="Send report").click()
+        await page.wait_for_url(re.compile(r"/requests/[A-Z0-9]{6}"))
+        number = await page.locator("#tracking-number").inner_text()
+        assert len(number) == 6
+        assert await page.locator("#status").inner_text() == "Received"
+        await runtime.pipeline().run_once()
+        await page.goto(f"{base}/requests/{number}?lang=es")
+        assert await page.locator("#status").inner_text() == "Aceptada"
+        assert "Bache" in await page.content()
+
+
+async def test_without_javascript_the_form_still_files_and_shows_errors(
+    runtime: Runtime, browser: Any
+) -> None:
+    async with serve(runtime) as client:
+        base = str(client.make_url("")).rstrip("/")
+        context = await browser.new_context(java_script_enabled=False, viewport=PHONE)
+        page = await context.new_page()
+        await page.goto(f"{base}/report")
+        await page.get_by_label("What is the problem?").fill("Street light out on Carey St")
+        await page.get_by_role("button", name="Send report").click()
+        # Errors come back tied to fields, with the text kept and focusable links to them.
+        assert "Please fix" in await page.locator("#error-summary").inner_text()
+        assert await page.get_by_label("What is the problem?").input_value() == (
+            "Street light out on Carey St"
+        )
+        await page.get_by_label("Which service?").select_option("street_light")
+        await page.get_by_label("Address or nearest intersection").fill("16 Carey St")
+        await page.get_by_label("Phone").fill("401-555-0142")
+        await page.get_by_role("button", name="Send report").click()
+        await page.wait_for_url(re.compile(r"/requests/[A-Z0-9]{6}"))
+        assert len(await page.locator("#tracking-number").inner_text()) == 6
+        await context.close()
+
+
+async def test_screenshot_of_the_form_at_phone_width(runtime: Runtime, browser: Any) -> None:
+    async with serve(runtime) as client:
+        base = str(client.make_url("")).rstrip("/")
+        page = await browser.new_page(viewport=PHONE, device_scale_factor=1)
+        await page.goto(f"{base}/report?lang=en")
+        await page.keyboard.press("Tab")
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOT), full_page=True)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+    # Nothing wider than the phone: no sideways scrolling.
+    assert width <= PHONE["width"]
+    assert SCREENSHOT.stat().st_size > 10_000
