@@ -64,7 +64,7 @@ async def test_code_by_sms_lists_the_form_and_the_sms_request(runtime: Runtime) 
             "contact": hidden(page, "contact"),
             "ticket": hidden(page, "ticket"),
         }
-        wrong = await client.post("/history/code", data={**fields, "code": "000000"[: 6]})
+        wrong = await client.post("/history/code", data={**fields, "code": "000000"[:6]})
         listed = await client.post("/history/code", data={**fields, "code": code})
         replay = await client.post("/history/code", data={**fields, "code": code})
         html = await listed.text()
