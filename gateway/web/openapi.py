@@ -99,26 +99,8 @@ def _webhooks() -> dict[str, Any]:
     return paths
 
 
-def document() -> dict[str, Any]:
-    """The OpenAPI document."""
-    base = "/open311/v2"
-    search = [
-        _query("service_request_id", "comma-separated ids; overrides the other filters"),
-        _query("service_code", "comma-separated service codes"),
-        _query("start_date", "W3C date-time; filters requested_datetime"),
-        _query("end_date", "W3C date-time; at most 90 days after start_date"),
-        _query("status", "open or closed (comma-separated)"),
-    ]
-    post = _open311(
-        "file a service request (api_key required)",
-        [],
-        requestBody=_form_body("api_key, service_code, lat/long or address_string, attribute[]"),
-    )
-    post["responses"]["403"] = {"description": "invalid api_key"}
-    post["parameters"].append(
-        {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}
-    )
-    paths: dict[str, Any] = {
+def _operations() -> dict[str, Any]:
+    return {
         "/healthz": {"get": _op("liveness", {"200": "the process answers"}, tags=["Operations"])},
         "/readyz": {
             "get": _op(
@@ -131,6 +113,11 @@ def document() -> dict[str, Any]:
             "get": _op("Prometheus metrics", {"200": "text exposition"}, tags=["Operations"])
         },
         "/openapi.json": {"get": _op("this document", {"200": "OpenAPI 3.1"}, tags=["Operations"])},
+    }
+
+
+def _residents() -> dict[str, Any]:
+    return {
         "/report": {
             "get": _op("the web form (HTML; ?lang=en|es)", {"200": "HTML"}, tags=["Residents"]),
             "post": _op(
@@ -192,6 +179,28 @@ def document() -> dict[str, Any]:
                 tags=["Residents"],
             ),
         },
+    }
+
+
+def _open311_paths() -> dict[str, Any]:
+    base = "/open311/v2"
+    search = [
+        _query("service_request_id", "comma-separated ids; overrides the other filters"),
+        _query("service_code", "comma-separated service codes"),
+        _query("start_date", "W3C date-time; filters requested_datetime"),
+        _query("end_date", "W3C date-time; at most 90 days after start_date"),
+        _query("status", "open or closed (comma-separated)"),
+    ]
+    post = _open311(
+        "file a service request (api_key required)",
+        [],
+        requestBody=_form_body("api_key, service_code, lat/long or address_string, attribute[]"),
+    )
+    post["responses"]["403"] = {"description": "invalid api_key"}
+    post["parameters"].append(
+        {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}
+    )
+    return {
         "/open311/discovery.{format}": {"get": _open311("service discovery", [])},
         f"{base}/services.{{format}}": {"get": _open311("service list", [])},
         f"{base}/services/{{service_code}}.{{format}}": {
@@ -204,8 +213,12 @@ def document() -> dict[str, Any]:
         f"{base}/tokens/{{token}}.{{format}}": {
             "get": _open311("token to service_request_id", [_path("token")])
         },
-        **_webhooks(),
     }
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document."""
+    paths = {**_operations(), **_residents(), **_open311_paths(), **_webhooks()}
     return {
         "openapi": "3.1.0",
         "info": {"title": "311 intake gateway", "version": "0.1.0"},
