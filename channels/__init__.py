@@ -106,6 +106,11 @@ class Channel(Plugin):
         super().__init__(options)
         self.context = context
 
+    @classmethod
+    def notifier_for(cls, address: str) -> str | None:
+        """The notifier that answers ``address``; most channels answer all theirs one way."""
+        return cls.reply_via
+
     def verify(self, req: WebhookRequest) -> None:
         """Raise ``BadSignature`` unless the provider really sent ``req``."""
         raise NotImplementedError

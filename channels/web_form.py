@@ -30,6 +30,13 @@ class WebForm(Channel):
     confirms_in_ack = True
 
     @classmethod
+    def notifier_for(cls, address: str) -> str | None:
+        """A form reporter is answered where they asked: by email, else by text message."""
+        if "@" in address:
+            return "email"
+        return "twilio_sms" if address.startswith("+") else None
+
+    @classmethod
     def validate(
         cls, options: Mapping[str, Any], env: Mapping[str, str] | None = None
     ) -> list[ConfigError]:

@@ -35,7 +35,7 @@ async def run_command(
     conn: AsyncConnection, settings: Settings, message: InboundMessage, command: Command
 ) -> str | None:
     """Carry out ``command``; the id of the request it concerned, if any."""
-    notifier = reply_notifier(message.channel)
+    notifier = reply_notifier(message.channel, message.sender)
     if notifier is None:
         return None
     if command.kind == "stop":

@@ -40,7 +40,7 @@ class FollowUps:
     def can_ask(self, request: ServiceRequest) -> bool:
         """True when the resident can be asked, and their answer awaited, on their channel."""
         cls = channels.REGISTRY.get(request.channel)
-        notifier = reply_notifier(request.channel)
+        notifier = reply_notifier(request.channel, request.reporter.address or "")
         return bool(
             cls is not None
             and cls.converses

@@ -9,6 +9,7 @@ the resident is asked for what it lacks.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -157,6 +158,7 @@ class Intake:
             service_code=code,
             service_name=service.name(report.reporter.language) if service else None,
             service_confidence=report.classification.confidence,
+            attributes=_attributes(message),
             location=report.location,
             media=report.media or message.media,
             flags=report.flags,
@@ -236,6 +238,16 @@ def media_fetches(request: ServiceRequest, first: int = 0) -> list[jobs.NewJob]:
         for i, m in enumerate(request.media)
         if i >= first and m.url and not m.path
     ]
+
+
+def _attributes(message: InboundMessage) -> dict[str, Any]:
+    """The catalog's extra questions as answered on a form or an Open311 POST (a JSON object)."""
+    try:
+        answers = json.loads(message.extra.get("attributes") or "{}")
+    except ValueError:
+        log.warning("pipeline.bad_attributes", extra={"channel": message.channel})
+        return {}
+    return answers if isinstance(answers, dict) else {}
 
 
 def _precise(location: Location | None) -> Location | None:

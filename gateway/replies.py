@@ -18,10 +18,10 @@ from gateway.settings import Settings
 from gateway.store.codec import notification_to_json
 
 
-def reply_notifier(channel: str) -> str | None:
-    """The notifier that answers residents who wrote on ``channel``."""
+def reply_notifier(channel: str, address: str) -> str | None:
+    """The notifier that answers ``address``, a resident who wrote on ``channel``."""
     cls = channels.load_all().get(channel)
-    return cls.reply_via if cls is not None else None
+    return cls.notifier_for(address) if cls is not None else None
 
 
 def render(settings: Settings, request: ServiceRequest, template: str, **values: object) -> str:
@@ -41,7 +41,7 @@ def reply_to(
 ) -> Notification | None:
     """The message for the reporter of ``request``, or None when they must not be contacted."""
     reporter = request.reporter
-    notifier = reply_notifier(request.channel)
+    notifier = reply_notifier(request.channel, reporter.address or "")
     if reporter.anonymous or not reporter.address or notifier is None:
         return None
     return Notification(

@@ -47,6 +47,9 @@ def build_reporter(message: InboundMessage, language: str, region: str = "US") -
     sender = message.sender.strip()
     email = normalize_email(sender) if "@" in sender else None
     phone = None if email else normalize_phone(sender, region)
+    # A form gives the phone beside the email it answers by; keep both, for the history.
+    given_phone = message.extra.get("phone", "")
+    phone = phone or (normalize_phone(given_phone, region) if given_phone else None)
     return Reporter(
         name=_name(message) or None,
         phone=phone,

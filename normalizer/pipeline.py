@@ -7,11 +7,13 @@ once into a ``NormalizerContext`` by ``gateway.understanding``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gateway.records import (
+    Classification,
     Flags,
     InboundMessage,
     Location,
@@ -59,9 +61,10 @@ async def normalize(
     description = _clean(message, ctx)
     subject = message.subject or ""
     understood = f"{subject}\n{description}".strip() if subject else description
-    language = detect_language(understood, ctx.language)
-    classification = classify(understood, ctx.classifier)
-    location = message.location or await locate(description, ctx)
+    # What the resident chose on a form outranks what the text suggests.
+    language = _chosen_language(message, ctx) or detect_language(understood, ctx.language)
+    classification = _chosen_service(message, ctx) or classify(understood, ctx.classifier)
+    location = await _place(message, description, ctx)
     emergency = detect_emergency(understood, ctx.emergency) is not None
     duplicate = find_duplicate(
         classification.service_code,
@@ -86,6 +89,34 @@ async def normalize(
         ),
         media=message.media,
     )
+
+
+def _chosen_language(message: InboundMessage, ctx: NormalizerContext) -> str | None:
+    chosen = message.extra.get("language")
+    return chosen if chosen in ctx.language.languages else None
+
+
+def _chosen_service(message: InboundMessage, ctx: NormalizerContext) -> Classification | None:
+    code = message.extra.get("service_code")
+    if not code or not any(service.code == code for service in ctx.catalog):
+        return None
+    return Classification(
+        service_code=code, confidence=1.0, top=((code, 1.0),), low_confidence=False
+    )
+
+
+async def _place(
+    message: InboundMessage, description: str, ctx: NormalizerContext
+) -> Location | None:
+    """Coordinates given; else the address the resident typed, geocoded; else the text."""
+    given = message.location
+    if given is not None and given.lat is not None:
+        return given
+    if given is not None and given.address:
+        found = await locate(given.address, ctx)
+        # Geocoded, the typed address keeps its wording; unplaced, it still goes to the city.
+        return dataclasses.replace(found, address=given.address) if found else given
+    return await locate(description, ctx)
 
 
 async def locate(text: str, ctx: NormalizerContext) -> Location | None:

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from gateway.outbox import jobs
-from gateway.records import InboundMessage, NormalizedReport, OpenRequest
+from gateway.records import InboundMessage, Location, NormalizedReport, OpenRequest
+from gateway.replies import reply_notifier
 from gateway.runtime import Runtime
 from gateway.store import requests
 from gateway.store.inbound import Envelope
@@ -127,3 +128,36 @@ async def test_the_normalizer_is_wired_in_after_the_ack(runtime: Runtime) -> Non
     assert hole.service_name == "Pothole"
     # The phone is normalized to E.164 for the reply.
     assert hole.reporter.phone == "+14015550142"
+
+
+async def test_what_a_form_states_outranks_what_the_text_suggests(runtime: Runtime) -> None:
+    message = InboundMessage(
+        channel="web_form",
+        provider_id="form-1",
+        sender="ana@example.org",
+        text="the lamp post light has been out for a week",
+        location=Location(address="280 Spring St", source="resident", confidence=0.5),
+        extra={
+            "service_code": "pothole",
+            "language": "es",
+            "phone": "(401) 555-0199",
+            "attributes": '{"size": "large"}',
+        },
+    )
+    (number,) = await store(runtime, message)
+    await runtime.pipeline().run_once()
+    async with runtime.engine.connect() as conn:
+        request = await requests.get_by_tracking_number(conn, number)
+    assert request is not None
+    assert (request.service_code, request.service_confidence) == ("pothole", 1.0)
+    assert request.reporter.language == "es"
+    assert (request.reporter.email, request.reporter.phone) == ("ana@example.org", "+14015550199")
+    assert request.attributes == {"size": "large"}
+    assert request.location is not None and request.location.address == "280 Spring St"
+
+
+def test_a_form_reporter_is_answered_where_they_asked() -> None:
+    assert reply_notifier("web_form", "ana@example.org") == "email"
+    assert reply_notifier("web_form", "+14015550199") == "twilio_sms"
+    assert reply_notifier("twilio_sms", "+14015550199") == "twilio_sms"
+    assert reply_notifier("open311", "+14015550199") is None
