@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -75,7 +76,11 @@ def create_app(runtime: Runtime) -> web.Application:
 
 
 async def _start_writer(app: web.Application) -> None:
-    await app[RUNTIME].writer.start()
+    runtime = app[RUNTIME]
+    # The triage before every ack needs the language model: load it before the first request,
+    # off the event loop, rather than during one.
+    await asyncio.to_thread(lambda: runtime.normalizer_context)
+    await runtime.writer.start()
 
 
 async def _stop_writer(app: web.Application) -> None:

@@ -12,6 +12,7 @@ from gateway.errors import ConfigError
 from gateway.plugin import Plugin
 from gateway.settings import PluginSettings, Settings
 from gateway.understanding import load_normalizer, parse_normalizer_settings
+from gateway.web.config import web_settings
 
 _DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
@@ -32,6 +33,10 @@ def find_problems(settings: Settings) -> list[ConfigError]:
     secret_env = settings.status_webhook_secret_env
     if secret_env and secret_env not in os.environ:
         problems.append(ConfigError("status_webhook.secret_env", f"{secret_env} is not set"))
+    try:
+        web_settings(settings)
+    except ConfigError as exc:
+        problems.append(exc)
     if not settings.enabled_connectors():
         problems.append(ConfigError("connectors", "enable at least one connector"))
     if not settings.catalog_path.is_file():

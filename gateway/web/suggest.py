@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from gateway.runtime import Runtime
-from gateway.understanding import read_model
-from normalizer.classify import Classifier, build_classifier, classify
+from normalizer.classify import Classifier, classify
 
 _MAX_CHARS = 2000
 
@@ -18,21 +17,12 @@ class Suggester:
         self._lock = asyncio.Lock()
 
     async def classifier(self) -> Classifier:
-        """Built on first use, off the event loop (reading the model takes a moment)."""
+        """The pipeline's own classifier: one model in memory per process, loaded off the loop."""
         async with self._lock:
             if self._classifier is None:
-                self._classifier = await asyncio.to_thread(self._build)
+                context = await asyncio.to_thread(lambda: self.runtime.normalizer_context)
+                self._classifier = context.classifier
             return self._classifier
-
-    def _build(self) -> Classifier:
-        settings = self.runtime.normalizer_settings
-        model = read_model(self.runtime.settings.base_dir / settings.classifier_model)
-        return build_classifier(
-            tuple(self.runtime.catalog.values()),
-            model,
-            threshold=settings.low_confidence,
-            keyword_weight=settings.keyword_weight,
-        )
 
     async def suggest(self, text: str, language: str) -> list[tuple[str, str]]:
         """Up to three (code, name in ``language``) for ``text``, best first."""
