@@ -13,8 +13,9 @@ from typing import Any
 from gateway.records import Location
 from normalizer.crossings import Segment, foot_point, meeting_point, street_segments
 from normalizer.geo import PlaceQuery, cell_of, distance_m, medoid, neighbour_cells
-from normalizer.landmarks import learn_landmarks
+from normalizer.landmarks import learn_landmarks, tight_spot
 from normalizer.location import StreetIndex
+from normalizer.numbers import metres_per_number, place_number
 from normalizer.streets import parse_history_address, place_names
 
 GAZETTEER_VERSION = 2
@@ -23,9 +24,8 @@ CROSSING_M = 90.0
 # A street named without a number is answered only when all its points lie this close together.
 SHORT_STREET_M = 150.0
 SHORT_STREET_POINTS = 3
-# Interpolation is trusted only between address points this close together.
-INTERPOLATE_SPAN_M = 400.0
-NEAR_NUMBER = 12
+# A place the history's addresses name ("Perrotti Park") needs this many reports close together.
+NAMED_PLACE_REPORTS = 2
 
 Point = tuple[int | None, float, float]
 Spot = tuple[float, float]
@@ -44,14 +44,20 @@ class Gazetteer:
     _short: dict[str, Spot] = field(default_factory=dict, compare=False)
     _segments: dict[str, tuple[Segment, ...]] = field(default_factory=dict, compare=False)
     _met: dict[frozenset[str], Spot | None] = field(default_factory=dict, compare=False)
+    _by_number: dict[str, tuple[list[tuple[int, float, float]], float]] = field(
+        default_factory=dict, compare=False
+    )
 
     def __post_init__(self) -> None:
-        # Short streets and street lines are found once here, not per message.
+        # Short streets, street lines and number spacing are found once here, not per message.
         for key, pts in self.points.items():
             spot = _short_spot(pts)
             if spot is not None:
                 self._short[key] = spot
             self._segments[key] = street_segments(pts)
+            numbered = sorted((n, lat, lon) for n, lat, lon in pts if n is not None and n > 0)
+            if numbered:
+                self._by_number[key] = (numbered, metres_per_number(numbered))
 
     def street_keys(self) -> frozenset[str]:
         """Every street the gazetteer knows, for finding street names in text."""
@@ -99,38 +105,20 @@ class Gazetteer:
         return foot_point(self._segments.get(main, ()), spots)
 
     def _numbered(self, street: str, number: int) -> Location | None:
-        address = f"{number} {self.names.get(street, street)}"
-        numbered = sorted((n, lat, lon) for n, lat, lon in self.points.get(street, ()) if n)
-        # Numbers on the same side of the street run together; prefer that side.
-        same_side = [p for p in numbered if p[0] % 2 == number % 2] or numbered
-        if not same_side:
+        known = self._by_number.get(street)
+        if known is None:
+            # No numbered point to measure from: a short street is still one place.
             return self._short_street(street)
-        spot = _interpolate(same_side, number)
-        if spot is not None:
-            return _location(spot, address, 0.75)
-        nearest = min(numbered, key=lambda p: abs(p[0] - number))
-        if abs(nearest[0] - number) <= NEAR_NUMBER:
-            return _location((nearest[1], nearest[2]), address, 0.6)
-        return self._short_street(street)
+        spot = place_number(known[0], number, known[1])
+        if spot is None:
+            # The number lies beyond what the history knows of the street: the street's
+            # middle would be a guess, so say nothing.
+            return None
+        return _location(spot, f"{number} {self.names.get(street, street)}", 0.75)
 
     def _short_street(self, street: str) -> Location | None:
         spot = self._short.get(street)
         return _location(spot, self.names.get(street, street), 0.5) if spot else None
-
-
-def _interpolate(numbered: list[tuple[int, float, float]], number: int) -> Spot | None:
-    """Between the known numbers either side, when they are close enough to trust."""
-    below = [p for p in numbered if p[0] <= number]
-    above = [p for p in numbered if p[0] >= number]
-    if not below or not above:
-        return None
-    lo, hi = below[-1], above[0]
-    if lo[0] == hi[0]:
-        return lo[1], lo[2]
-    if distance_m(lo[1], lo[2], hi[1], hi[2]) > INTERPOLATE_SPAN_M:
-        return None
-    t = (number - lo[0]) / (hi[0] - lo[0])
-    return lo[1] + t * (hi[1] - lo[1]), lo[2] + t * (hi[2] - lo[2])
 
 
 def _short_spot(points: Iterable[Point]) -> Spot | None:
@@ -152,23 +140,40 @@ def build_gazetteer(
     places = place_names(r[0] for r in rows)
     points: dict[str, list[Point]] = {}
     crossings: dict[frozenset[str], list[Spot]] = {}
+    named: dict[str, list[Spot]] = {}
     names: dict[str, str] = {}
     for address, lat, lon in rows:
         parsed = parse_history_address(address, places)
         if parsed is None or any(_is_place(k, places) for k in parsed.streets):
             continue
+        first = parsed.streets[0]
         if len(parsed.streets) == 1:
-            points.setdefault(parsed.streets[0], []).append((parsed.number, lat, lon))
-            names.setdefault(parsed.streets[0], parsed.display)
-        for a, b in itertools.combinations(sorted(set(parsed.streets)), 2):
-            crossings.setdefault(frozenset((a, b)), []).append((lat, lon))
+            points.setdefault(first, []).append((parsed.number, lat, lon))
+            names.setdefault(first, parsed.display)
+        if parsed.landmark:
+            named.setdefault(first, []).append((lat, lon))
+        # "Thames At Brown & Howard": the first street meets each of the others.
+        for other in sorted(set(parsed.streets[1:]) - {first}):
+            crossings.setdefault(frozenset((first, other)), []).append((lat, lon))
     merged = {k: medoid(v[:50]) for k, v in crossings.items()}
     for pair, spot in _geometric_crossings(points).items():
         merged.setdefault(pair, spot)
-    landmarks = learn_landmarks(texts, excluded=places)
+    landmarks = {**_named_places(named), **learn_landmarks(texts, excluded=places)}
     return Gazetteer(
         {k: tuple(v) for k, v in points.items()}, merged, names, frozenset(places), landmarks
     )
+
+
+def _named_places(named: Mapping[str, list[Spot]]) -> dict[str, Spot]:
+    """Places the addresses name, when their reports lie close together: a park is one spot,
+    a long walk or beach road is not."""
+    found: dict[str, Spot] = {}
+    for key, spots in named.items():
+        if len(spots) >= NAMED_PLACE_REPORTS:
+            spot = tight_spot(spots, min_support=NAMED_PLACE_REPORTS, share=1.0)
+            if spot is not None:
+                found[key] = spot
+    return found
 
 
 def _is_place(key: str, places: Iterable[str]) -> bool:

@@ -83,13 +83,15 @@ def _marked_words(text: str) -> list[tuple[str, bool]]:
     return marked
 
 
-def tight_spot(spots: list[Spot]) -> Spot | None:
+def tight_spot(
+    spots: list[Spot], min_support: int = MIN_SUPPORT, share: float = TIGHT_SHARE
+) -> Spot | None:
     """The medoid of the spots when enough of them lie close to it, else None."""
-    if len(spots) < MIN_SUPPORT:
+    if len(spots) < min_support:
         return None
     centre = medoid(spots[:50])
     close = sum(distance_m(centre[0], centre[1], s[0], s[1]) <= TIGHT_M for s in spots)
-    return centre if close / len(spots) >= TIGHT_SHARE else None
+    return centre if close / len(spots) >= share else None
 
 
 def _grams(words: list[tuple[str, bool]]) -> Iterable[tuple[str, bool]]:

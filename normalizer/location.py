@@ -28,6 +28,7 @@ _CAP_IGNORE = STOP_WORDS | {"hola", "hi", "hello", "dead", "side", "main"}
 # A misspelt street name must be this similar (0-100) to a known one, and this long.
 FUZZY_SCORE = 88.0
 FUZZY_MIN_LEN = 5
+MIN_NAME_LEN = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,8 @@ class StreetIndex:
     # Multi-word names written as one word ("VanZandt") and every key, for misspellings.
     compact: dict[str, str] = field(default_factory=dict)
     keys: tuple[str, ...] = ()
+    # Multi-word names by their initials ("RI Ave" for "Rhode Island Ave"), when unambiguous.
+    initials: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -63,7 +66,18 @@ class StreetIndex:
                 grouped.setdefault(words[0], []).append(words)
         by_first = {k: tuple(sorted(v, key=len, reverse=True)) for k, v in grouped.items()}
         compact = {k.replace(" ", ""): k for k in keys if " " in k}
-        return cls(by_first, landmark_index(landmarks or {}), compact, tuple(sorted(keys)))
+        index = landmark_index(landmarks or {})
+        return cls(by_first, index, compact, tuple(sorted(keys)), _initials(keys))
+
+
+def _initials(keys: Collection[str]) -> dict[str, str]:
+    """Initials of multi-word keys, kept only where one key has them and no key is them."""
+    found: dict[str, list[str]] = {}
+    for key in keys:
+        words = key.split()
+        if len(words) > 1 and all(w.isalpha() for w in words):
+            found.setdefault("".join(w[0] for w in words), []).append(key)
+    return {k: v[0] for k, v in found.items() if len(v) == 1 and k not in keys}
 
 
 EMPTY = StreetIndex({})
@@ -85,8 +99,21 @@ def find_places(
         if a.key != b.key and _crossing(words, a, b)
     ]
     named = [PlaceQuery("", text=text, landmark=m.key) for m in mentions if m.kind == "landmark"]
-    plain = [PlaceQuery(m.key, text=text) for m in roads if m.kind != "weak"]
-    return _unique([*numbered, *crossings, *named, *plain])
+    # A street given with a number the gazetteer cannot place is not better placed by its name.
+    with_number = {q.street for q in numbered}
+    plain = [
+        PlaceQuery(m.key, text=text) for m in roads if m.kind != "weak" and m.key not in with_number
+    ]
+    return _known_first(_unique([*numbered, *crossings, *named, *plain]), streets)
+
+
+def _known_first(queries: list[PlaceQuery], streets: StreetIndex) -> list[PlaceQuery]:
+    """Queries on streets the gazetteer knows before guesses ("Failed street repair"): only the
+    first few are looked up."""
+    if not streets.keys:
+        return queries
+    known = set(streets.keys)
+    return sorted(queries, key=lambda q: q.street not in known and not q.landmark)
 
 
 def _crossing(words: Words, a: _Mention, b: _Mention) -> bool:
@@ -95,6 +122,9 @@ def _crossing(words: Words, a: _Mention, b: _Mention) -> bool:
         return False
     if "weak" not in (a.kind, b.kind):
         return True
+    # Two bare short words ("park at corner of kay") are too likely to be ordinary words.
+    if a.kind == b.kind == "weak" and min(len(a.key), len(b.key)) < 4:
+        return False
     return any(w in _JOINS for _, w in words[a.end : b.start])
 
 
@@ -107,6 +137,7 @@ def _mentions(words: Words, streets: StreetIndex) -> list[_Mention]:
             _known_at(words, i, streets)
             or _typed_at(words, i, streets)
             or _landmark_at(words, i, streets)
+            or _misspelt_at(words, i, streets)
         )
         if mention is None:
             i += 1
@@ -137,7 +168,9 @@ def _written(words: Words, i: int, size: int, key: str) -> _Mention | None:
     # A bare name is a proper noun when capitalised inside a sentence (not shouted).
     if raw[:1].isupper() and not raw.isupper() and i > 0 and len(key) >= 4:
         return _Mention(key, i, end, "proper")
-    if len(key) >= 4 and key not in STOP_WORDS:
+    # Short names ("Kay", "Elm") are common words too: only a joining word or a house number
+    # next to them makes them streets.
+    if len(key) >= MIN_NAME_LEN and key not in STOP_WORDS:
         return _Mention(key, i, end, "weak")
     return None
 
@@ -159,11 +192,28 @@ def _typed_at(words: Words, i: int, streets: StreetIndex) -> _Mention | None:
     raw, folded = words[i]
     if not raw[:1].isupper() or folded in _CAP_IGNORE:
         return None
+    if raw.isupper() and folded in streets.initials:
+        return _Mention(streets.initials[folded], i, i + 2, "typed")
     key = street_key(folded)
     if streets.keys and len(key) >= FUZZY_MIN_LEN:
         best = process.extractOne(key, streets.keys, scorer=fuzz.ratio, score_cutoff=FUZZY_SCORE)
         key = best[0] if best else key
     return _Mention(key, i, i + 2, "typed")
+
+
+def _misspelt_at(words: Words, i: int, streets: StreetIndex) -> _Mention | None:
+    """A capitalised word next to a joining word that is a misspelt known street ("Powel and
+    Broadway"); only joined words are tried, so the fuzzy search stays rare."""
+    raw, folded = words[i]
+    if not streets.keys or len(folded) < FUZZY_MIN_LEN or not raw[:1].isupper():
+        return None
+    joined = (i + 1 < len(words) and words[i + 1][1] in _JOINS) or (
+        i > 0 and words[i - 1][1] in _JOINS
+    )
+    if not joined or folded in _CAP_IGNORE:
+        return None
+    best = process.extractOne(folded, streets.keys, scorer=fuzz.ratio, score_cutoff=FUZZY_SCORE)
+    return _Mention(best[0], i, i + 1, "weak") if best else None
 
 
 def _number_near(words: Words, mention: _Mention) -> int | None:

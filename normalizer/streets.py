@@ -21,8 +21,14 @@ STREET_TYPES = {
     "trail": "trl", "trl": "trl", "pike": "pike", "calle": "st", "avenida": "ave",
 }  # fmt: skip
 DIRECTIONS = {"n", "s", "e", "w", "north", "south", "east", "west"}
-_SEPARATORS = re.compile(r"\s+(?:and|&|at|@)\s+|/|&", re.IGNORECASE)
-_LEADING = {"corner", "of", "the", "intersection", "esquina", "de"}
+_SEPARATORS = re.compile(
+    r"\s+(?:and|&|at|@|opp|opposite|between)\s+|/|&|\bintersection\s*$", re.IGNORECASE
+)
+_LEADING = {"corner", "of", "the", "intersection", "esquina", "de", "cornerof"}
+# Words that only say the address is a corner ("Corner Of Gilroy & Harrison Ave").
+_LEAD = re.compile(r"^(?:corner\s*of|corner|intersection(?:\s+of)?)\s+", re.IGNORECASE)
+# A place name is a city when it is at least this share as common as the most common one.
+_COMMON_PLACE = 0.05
 _RANGE = re.compile(r"^(\d+)")
 # Words of a resident's text: numbers ("#30", "2nd") and letters, apostrophes kept inside.
 TEXT_WORD = re.compile(r"#?\d+[a-zA-Z]{0,2}|[^\W\d_]+(?:['\u2019][^\W\d_]+)?")
@@ -40,6 +46,8 @@ class ParsedAddress:
     streets: tuple[str, ...]
     number: int | None
     display: str
+    # A named place rather than a street ("Perrotti Park", "Cliff Walk").
+    landmark: bool = False
 
 
 def street_key(name: str) -> str:
@@ -69,44 +77,71 @@ def text_words(text: str) -> list[tuple[str, str]]:
 
 def parse_history_address(address: str, places: Iterable[str]) -> ParsedAddress | None:
     """Street keys and number of one history address; city, state and zip are dropped."""
-    head = address.split(",")[0].strip()
+    head = _strip_place(_LEAD.sub("", address.split(",")[0].strip()), tuple(places))
     if not head:
         return None
-    try:
-        tagged, kind = usaddress.tag(address)
-    except usaddress.RepeatedLabelError:
-        tagged, kind = {}, "Ambiguous"
+    tagged, kind = _tag(head)
     if kind == "Street Address" and tagged.get("StreetName"):
         name = " ".join(
             tagged.get(k, "") for k in ("StreetNamePreType", "StreetName", "StreetNamePostType")
         ).strip()
         number = _number(tagged.get("AddressNumber", ""))
-        return ParsedAddress((street_key(name),), number, name)
-    parts = [_drop_place(p, places) for p in _SEPARATORS.split(head)]
-    keys = tuple(k for k in (street_key(p) for p in parts) if k and not k.isdigit())
-    return ParsedAddress(keys, None, " & ".join(p.strip() for p in parts)) if keys else None
+        if number is not None:
+            return ParsedAddress((street_key(name),), number, name)
+    parts = [q for p in _SEPARATORS.split(head) for q in _split_typed(p)]
+    # A part starting with a bare number is a lot list ("1 2 and 3 Ella Terrace"), not a name.
+    keys = tuple(k for k in (street_key(p) for p in parts) if k and not k.split()[0].isdigit())
+    # usaddress calls parks, beaches and walks landmarks: places, not streets.
+    typed = fold_word(head.split()[-1]).strip(".") in STREET_TYPES
+    landmark = len(keys) == 1 and "LandmarkName" in tagged and not typed
+    display = " & ".join(p.strip() for p in parts)
+    return ParsedAddress(keys, None, display, landmark) if keys else None
 
 
 def place_names(addresses: Iterable[str]) -> set[str]:
-    """The city names the history's well-formed addresses carry, to strip them from the rest."""
-    names: set[str] = set()
+    """The city names the history's well-formed addresses carry, to strip them from the rest.
+    A name must be common: usaddress sometimes files part of a street there ("Wharf Newport")."""
+    counts: dict[str, int] = {}
     for address in addresses:
-        try:
-            tagged, kind = usaddress.tag(address)
-        except usaddress.RepeatedLabelError:
-            continue
+        tagged, kind = _tag(address)
         if kind == "Street Address" and tagged.get("PlaceName"):
-            names.add(" ".join(tokens(tagged["PlaceName"])))
-    return names
+            name = " ".join(tokens(tagged["PlaceName"]))
+            counts[name] = counts.get(name, 0) + 1
+    top = max(counts.values(), default=0)
+    return {name for name, n in counts.items() if n >= max(2, top * _COMMON_PLACE)}
 
 
-def _drop_place(part: str, places: Iterable[str]) -> str:
-    """Remove a trailing city name ("Broadway Newport" -> "Broadway")."""
-    folded = " ".join(tokens(part))
-    for place in places:
-        if folded.endswith(" " + place):
-            return " ".join(part.split()[: -len(place.split())])
-    return part
+def _tag(address: str) -> tuple[dict[str, str], str]:
+    try:
+        tagged, kind = usaddress.tag(address)
+    except usaddress.RepeatedLabelError:
+        return {}, "Ambiguous"
+    return dict(tagged), str(kind)
+
+
+def _strip_place(head: str, places: tuple[str, ...]) -> str:
+    """Cut the city and whatever follows it ("56 Marchant Newport Rhode Island" -> "56
+    Marchant"); a city name that starts the address or precedes a street type is a street."""
+    words = head.split()
+    folded = [" ".join(tokens(w)) for w in words]
+    for i in range(1, len(words)):
+        for place in places:
+            size = len(place.split())
+            nxt = folded[i + size] if i + size < len(folded) else ""
+            if " ".join(folded[i : i + size]) == place and nxt not in STREET_TYPES:
+                return " ".join(words[:i])
+    return head
+
+
+def _split_typed(part: str) -> list[str]:
+    """Two typed streets written without a joining word ("Harrison Ave Gilroy St")."""
+    words = part.split()
+    for i, word in enumerate(words[1:-2], start=1):
+        if fold_word(word).strip(".") in STREET_TYPES and fold_word(words[-1]).strip(".") in (
+            STREET_TYPES
+        ):
+            return [" ".join(words[: i + 1]), " ".join(words[i + 1 :])]
+    return [part]
 
 
 def _number(raw: str) -> int | None:
