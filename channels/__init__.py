@@ -119,6 +119,10 @@ class Channel(Plugin):
         """The messages in ``req``; raise ``MalformedPayload`` with a reason when there are none."""
         raise NotImplementedError
 
+    def replay_token(self, req: WebhookRequest) -> str | None:
+        """A one-time token the signature covers (Mailgun's), checked against replays; None."""
+        return None
+
     def acknowledge(self, req: WebhookRequest, stored: Sequence[StoredMessage]) -> Ack:
         """The provider's answer once ``stored`` is durable."""
         return Ack(json.dumps({"received": [s.tracking_number for s in stored]}))

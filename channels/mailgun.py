@@ -18,7 +18,7 @@ from gateway.errors import BadSignature
 from gateway.mail.headers import Headers
 from gateway.mail.message import Attachment, MailParts, MediaLimits, build_message
 from gateway.mail.parse import parse_email
-from gateway.mail.webhooks import SeenTokens, form_fields, form_parts, json_field
+from gateway.mail.webhooks import form_fields, form_parts, json_field
 from gateway.records import InboundMessage
 
 FORM = "application/x-www-form-urlencoded"
@@ -40,10 +40,6 @@ class Mailgun(Channel):
     def max_age(self) -> float:
         return float(self.options.get("max_age_seconds", 300))
 
-    @cached_property
-    def seen(self) -> SeenTokens:
-        return SeenTokens(self.max_age)
-
     def verify(self, req: WebhookRequest) -> None:
         fields = _fields(req)
         timestamp, token = fields.get("timestamp", ""), fields.get("token", "")
@@ -54,8 +50,6 @@ class Mailgun(Channel):
             raise BadSignature("the Mailgun signature does not match")
         if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > self.max_age:
             raise BadSignature("the Mailgun timestamp is too old (or in the future)")
-        if not self.seen.claim(token):
-            raise BadSignature("this Mailgun token was used before (a replay)")
 
     def replay_token(self, req: WebhookRequest) -> str:
         """The one-time token the gateway must refuse to see twice, across processes too."""

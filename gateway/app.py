@@ -60,6 +60,7 @@ def create_app(runtime: Runtime) -> web.Application:
             runtime.pipeline_wake.set,
             triage=runtime.triager,
             waiting=runtime.waiting,
+            claim_token=runtime.claim_token,
         )
         for method in channel.methods:
             app.router.add_route(method, channel.route, handler.handle)

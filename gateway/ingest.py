@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from channels import Channel, StoredMessage, WebhookRequest
 from gateway import metrics
 from gateway.errors import (
+    BadSignature,
     IngestError,
     MalformedPayload,
     PayloadTooLarge,
@@ -49,6 +50,7 @@ class IngestHandler:
         on_stored: Callable[[], None],
         triage: Callable[[InboundMessage], Triage] | None = None,
         waiting: Callable[[str, str], Awaitable[bool]] | None = None,
+        claim_token: Callable[[str, str, bytes], Awaitable[bool]] | None = None,
     ) -> None:
         self.channel = channel
         self.writer = writer
@@ -57,6 +59,7 @@ class IngestHandler:
         self.triage = triage
         # Only a channel that converses can have a question waiting for its resident.
         self.waiting = waiting if channel.converses else None
+        self.claim_token = claim_token
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
@@ -100,6 +103,7 @@ class IngestHandler:
 
     async def _ingest(self, req: WebhookRequest) -> web.Response:
         self.channel.verify(req)
+        await self._refuse_replay(req)
         headers = {k: v for k, v in req.headers.items() if k not in _DROPPED_HEADERS}
         envelope = Envelope(self.channel.name, req.body, headers, req.public_url)
         try:
@@ -135,6 +139,18 @@ class IngestHandler:
         ]
         ack = self.channel.acknowledge(req, stored)
         return web.Response(text=ack.body, status=ack.status, content_type=ack.content_type)
+
+    async def _refuse_replay(self, req: WebhookRequest) -> None:
+        """A signed one-time token seen before with another body is a replayed signature."""
+        token = self.channel.replay_token(req)
+        if not token or self.claim_token is None:
+            return
+        try:
+            fresh = await self.claim_token(self.channel.name, token, req.body)
+        except _STORAGE_ERRORS as exc:
+            raise _unavailable(exc) from exc
+        if not fresh:
+            raise BadSignature("this signed token was already used for another request")
 
     async def _known(self, message: InboundMessage, number: str, duplicate: bool) -> StoredMessage:
         """What the acknowledgement may say: the triage, and whether a question awaits this."""

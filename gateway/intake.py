@@ -20,6 +20,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import channels
+
+# Email replies find their request through this module's thread finder; import it to register.
+import gateway.mail.threading  # noqa: F401
 from gateway import conversation, metrics
 from gateway.followup import FollowUps
 from gateway.outbox import jobs
@@ -56,9 +59,10 @@ class NewReport:
 
 @dataclass(frozen=True, slots=True)
 class Handled:
-    """A message that was not a new report, and the request it concerned."""
+    """A message that was not a new report, the request it concerned, and what it is kept as."""
 
     request_id: str | None
+    state: str = "processed"
 
 
 Outcome = NewReport | Handled | str
@@ -95,6 +99,10 @@ class Intake:
         if thread is not None:
             await _add_update(conn, thread, message, row.id)
             return Handled(thread)
+        if message.extra.get("auto") == "1":
+            # A bounce or an out-of-office that belongs to no request opens none: kept for staff.
+            log.info("pipeline.auto_message_kept", extra={"inbound_id": row.id})
+            return Handled(None, state="auto")
         return await self._understand(row, message, open_now, now)
 
     async def _converse(

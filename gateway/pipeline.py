@@ -126,7 +126,7 @@ def _settled(row: Any, outcome: Outcome, now: datetime) -> dict[str, Any]:
     if isinstance(outcome, str):
         state, request_id, error = FAILED, None, outcome
     elif isinstance(outcome, Handled):
-        state, request_id, error = PROCESSED, outcome.request_id, None
+        state, request_id, error = outcome.state, outcome.request_id, None
     else:
         state, request_id, error = PROCESSED, outcome.request.id, None
     return {

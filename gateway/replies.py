@@ -7,8 +7,10 @@ so a provider outage delays it but loses none. Anonymous reporters are never con
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import channels
@@ -16,6 +18,7 @@ from gateway.outbox import jobs
 from gateway.records import Notification, ServiceRequest
 from gateway.settings import Settings
 from gateway.store.codec import notification_to_json
+from gateway.store.schema import inbound_messages
 
 
 def reply_notifier(channel: str, address: str) -> str | None:
@@ -69,8 +72,26 @@ async def enqueue_reply(
     note = reply_to(settings, request, purpose, template, **values)
     if note is None:
         return False
+    thread = {**note.thread, **await _thread(conn, request)}
+    note = dataclasses.replace(note, thread=thread)
     await enqueue_notification(conn, note, key=f"{purpose}-{request.id}-{key}")
     return True
+
+
+async def _thread(conn: AsyncConnection, request: ServiceRequest) -> dict[str, str]:
+    """What a reply needs to join the resident's own thread: their subject and references."""
+    thread = {"tracking_number": request.tracking_number, "language": request.reporter.language}
+    c = inbound_messages.c
+    query = select(c.message).where(
+        c.channel == request.channel, c.provider_id == request.channel_message_id
+    )
+    original = (await conn.execute(query)).scalar_one_or_none() or {}
+    if original.get("subject"):
+        thread["subject"] = str(original["subject"])
+    references = (original.get("extra") or {}).get("references")
+    if references:
+        thread["references"] = str(references)
+    return thread
 
 
 async def enqueue_notification(conn: AsyncConnection, note: Notification, *, key: str) -> None:

@@ -25,6 +25,7 @@ from gateway.errors import ConfigError
 from gateway.fetchers import Fetcher
 from gateway.followup import FollowUps
 from gateway.intake import Intake
+from gateway.mail import replay
 from gateway.notifiers import Notifier
 from gateway.outbox.sync import StatusSync
 from gateway.outbox.worker import OutboxWorker
@@ -55,6 +56,7 @@ class Runtime:
         self._normalize: Normalize | None = None
         self._notifiers: dict[str, Notifier] | None = None
         self._fetchers: dict[str, Fetcher] | None = None
+        self._claims = 0
 
     @cached_property
     def catalog(self) -> Mapping[str, Service]:
@@ -108,6 +110,17 @@ class Runtime:
     def triager(self) -> Triager:
         """The cheap understanding the acknowledgement may use."""
         return Triager(self.normalizer_context)
+
+    async def claim_token(self, channel: str, token: str, body: bytes) -> bool:
+        """False when ``token`` was already used with another body (a replayed signature)."""
+        now = datetime.now(UTC)
+        async with self.engine.begin() as conn:
+            fresh = await replay.claim_token(conn, channel, token, body, now)
+            self._claims += 1
+            if self._claims % 1000 == 1:
+                # Tokens older than any accepted timestamp can go.
+                await replay.forget_tokens(conn, now - timedelta(days=1))
+        return fresh
 
     async def waiting(self, channel: str, address: str) -> bool:
         """True when a question to ``address`` on ``channel`` waits for its answer."""

@@ -7,25 +7,35 @@ every process) refuses that. The ingest path calls ``claim_token`` after the sig
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.schema import inbound_tokens
 
 
-async def claim_token(conn: AsyncConnection, channel: str, token: str, now: datetime) -> bool:
-    """True when ``token`` is new for ``channel`` (and is now remembered), False on a replay."""
+async def claim_token(
+    conn: AsyncConnection, channel: str, token: str, body: bytes, now: datetime
+) -> bool:
+    """False on a replay: ``token`` seen before with another body. The provider's own retry of
+    the same request (same token, same body) is allowed, to be stored once and answered again."""
+    digest = hashlib.sha256(body).hexdigest()
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(inbound_tokens)
-        .values(channel=channel, token=token[:255], seen_at=now)
+        .values(channel=channel, token=token[:255], body_sha256=digest, seen_at=now)
         .on_conflict_do_nothing(index_elements=["channel", "token"])
         .returning(inbound_tokens.c.token)
     )
-    return (await conn.execute(statement)).first() is not None
+    if (await conn.execute(statement)).first() is not None:
+        return True
+    known = select(inbound_tokens.c.body_sha256).where(
+        inbound_tokens.c.channel == channel, inbound_tokens.c.token == token[:255]
+    )
+    return (await conn.execute(known)).scalar_one_or_none() == digest
 
 
 async def forget_tokens(conn: AsyncConnection, before: datetime) -> int:

@@ -10,7 +10,6 @@ import base64
 import binascii
 import hmac
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy
@@ -87,21 +86,3 @@ def json_field(value: str, name: str) -> Any:
         return json.loads(value)
     except ValueError as exc:
         raise MalformedPayload(f"{name} is not valid JSON") from exc
-
-
-class SeenTokens:
-    """Tokens already used within their validity window, in this process (replay protection)."""
-
-    def __init__(self, window_seconds: float) -> None:
-        self.window = window_seconds
-        self._seen: dict[str, float] = {}
-
-    def claim(self, token: str, now: float | None = None) -> bool:
-        """True the first time ``token`` is seen within the window, False on a replay."""
-        now = time.time() if now is None else now
-        if len(self._seen) > 1000:
-            self._seen = {t: at for t, at in self._seen.items() if now - at <= self.window}
-        if token in self._seen and now - self._seen[token] <= self.window:
-            return False
-        self._seen[token] = now
-        return True

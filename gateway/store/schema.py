@@ -237,6 +237,8 @@ inbound_tokens = Table(
     metadata,
     Column("channel", String(64), primary_key=True),
     Column("token", String(255), primary_key=True),
+    # The same token with the same body is the provider's retry; with another body, a replay.
+    Column("body_sha256", String(64), nullable=False),
     Column("seen_at", UtcDateTime(), nullable=False),
     Index("ix_inbound_tokens_seen_at", "seen_at"),
 )

@@ -77,6 +77,18 @@ async def test_a_replayed_token_is_refused_even_with_another_body(runtime: Runti
     assert len(stored) == 1
 
 
+async def test_mailguns_own_retry_of_a_request_is_stored_once_and_answered_again(
+    runtime: Runtime,
+) -> None:
+    signed = urlencode(mailgun_signed(fixture_fields()))
+    async with serve(runtime) as client:
+        first = await client.post(PATH, data=signed, headers={"Content-Type": FORM})
+        retry = await client.post(PATH, data=signed, headers={"Content-Type": FORM})
+        stored = await rows(runtime)
+    assert (first.status, retry.status) == (200, 200)
+    assert len(stored) == 1
+
+
 async def test_a_wrong_signature_is_403(runtime: Runtime) -> None:
     signed = {**mailgun_signed(fixture_fields()), "signature": "0" * 64}
     async with serve(runtime) as client:

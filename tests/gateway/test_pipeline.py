@@ -161,3 +161,42 @@ def test_a_form_reporter_is_answered_where_they_asked() -> None:
     assert reply_notifier("web_form", "+14015550199") == "twilio_sms"
     assert reply_notifier("twilio_sms", "+14015550199") == "twilio_sms"
     assert reply_notifier("open311", "+14015550199") is None
+
+
+async def test_an_auto_reply_that_belongs_to_no_request_opens_none(runtime: Runtime) -> None:
+    bounce = InboundMessage(
+        channel="smtp",
+        provider_id="<ooo@example.org>",
+        sender="ana@example.org",
+        text="I am out of the office until Monday.",
+        extra={"auto": "1"},
+    )
+    await store(runtime, bounce)
+    assert await runtime.pipeline().run_once() == 1
+    async with runtime.engine.connect() as conn:
+        kept = (await conn.execute(select(inbound_messages))).one()
+        made = list(await conn.execute(select(service_requests.c.id)))
+    assert (kept.state, kept.request_id, made) == ("auto", None, [])
+    assert await jobs.list_jobs(runtime.engine, kind=jobs.NOTIFY) == []
+
+
+async def test_an_email_confirmation_joins_the_residents_thread(runtime: Runtime) -> None:
+    mail = InboundMessage(
+        channel="smtp",
+        provider_id="<report-1@example.org>",
+        sender="ana@example.org",
+        text="There is a pothole at 280 Spring St.",
+        subject="Pothole on Spring St",
+        extra={"references": "<older@example.org>"},
+    )
+    (number,) = await store(runtime, mail)
+    await runtime.pipeline().run_once()
+    (note,) = await jobs.list_jobs(runtime.engine, kind=jobs.NOTIFY)
+    assert note.target == "email" and note.payload["to"] == "ana@example.org"
+    assert note.payload["thread"] == {
+        "in_reply_to": "<report-1@example.org>",
+        "references": "<older@example.org>",
+        "subject": "Pothole on Spring St",
+        "tracking_number": number,
+        "language": "en",
+    }

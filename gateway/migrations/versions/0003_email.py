@@ -21,6 +21,7 @@ def upgrade() -> None:
         "inbound_tokens",
         sa.Column("channel", sa.String(length=64), nullable=False),
         sa.Column("token", sa.String(length=255), nullable=False),
+        sa.Column("body_sha256", sa.String(length=64), nullable=False),
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("channel", "token", name=op.f("pk_inbound_tokens")),
     )
