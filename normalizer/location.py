@@ -23,6 +23,7 @@ _LINKS = {"de", "of", "on", "en", "block", "bloque"}
 _NUMBER_WORDS = {"number", "no", "numero", "num", "near", "cerca", "del", "by", "at", "al"}
 # Words joining two streets into an intersection ("Ruggles at Bellevue", "Bellevue X Church").
 _JOINS = {"and", "at", "x", "y", "con", "esquina", "&", "corner", "of", "intersection", "with"}
+_MARKS = frozenset(STREET_TYPES) | _JOINS
 # A lone street-type word is too weak after these ("the street", "my street").
 _CAP_IGNORE = STOP_WORDS | {"hola", "hi", "hello", "dead", "side", "main"}
 # A misspelt street name must be this similar (0-100) to a known one, and this long.
@@ -53,6 +54,12 @@ class StreetIndex:
     keys: tuple[str, ...] = ()
     # Multi-word names by their initials ("RI Ave" for "Rhode Island Ave"), when unambiguous.
     initials: dict[str, str] = field(default_factory=dict)
+    # Every word a known name can start with: other words are skipped without a look-up.
+    starts: frozenset[str] = field(default=frozenset(), compare=False)
+
+    def __post_init__(self) -> None:
+        firsts = (*self.by_first, *self.landmarks, *self.compact, *self.initials)
+        object.__setattr__(self, "starts", frozenset(firsts))
 
     @classmethod
     def of(
@@ -131,20 +138,32 @@ def _crossing(words: Words, a: _Mention, b: _Mention) -> bool:
 def _mentions(words: Words, streets: StreetIndex) -> list[_Mention]:
     """Streets and landmarks named in the words, longest match first, left to right."""
     found: list[_Mention] = []
-    i = 0
-    while i < len(words):
+    end = 0
+    for i in _cues([w for _, w in words], streets.starts):
+        if i < end:
+            continue
         mention = (
             _known_at(words, i, streets)
             or _typed_at(words, i, streets)
             or _landmark_at(words, i, streets)
             or _misspelt_at(words, i, streets)
         )
-        if mention is None:
-            i += 1
-            continue
-        found.append(mention)
-        i = mention.end
+        if mention is not None:
+            found.append(mention)
+            end = mention.end
     return found
+
+
+def _cues(folded: list[str], starts: frozenset[str]) -> list[int]:
+    """Positions that can start a mention: a word that starts a known name, or one next to a
+    street type or a joining word. Found with C-level set look-ups; most words are neither."""
+    positions = range(len(folded))
+    cues = set(itertools.compress(positions, map(starts.__contains__, folded)))
+    for j in itertools.compress(positions, map(_MARKS.__contains__, folded)):
+        cues.add(j - 1)
+        if folded[j] in _JOINS:
+            cues.add(j + 1)
+    return sorted(c for c in cues if 0 <= c < len(folded))
 
 
 def _known_at(words: Words, i: int, streets: StreetIndex) -> _Mention | None:
