@@ -13,12 +13,12 @@ import hmac
 import time
 from functools import cached_property
 
-from channels import Channel, WebhookRequest, register
+from channels import WebhookRequest, register
 from gateway.errors import BadSignature
 from gateway.mail.headers import Headers
-from gateway.mail.message import Attachment, MailParts, MediaLimits, build_message
+from gateway.mail.message import Attachment, MailParts, build_message
 from gateway.mail.parse import parse_email
-from gateway.mail.webhooks import form_fields, form_parts, json_field
+from gateway.mail.webhooks import MailWebhook, form_fields, form_parts, json_field
 from gateway.records import InboundMessage
 
 FORM = "application/x-www-form-urlencoded"
@@ -26,15 +26,10 @@ MULTIPART = "multipart/form-data"
 
 
 @register
-class Mailgun(Channel):
+class Mailgun(MailWebhook):
     name = "mailgun"
     route = "/webhooks/email/mailgun"
     content_types = (FORM, MULTIPART)
-    reply_via = "email"
-
-    @cached_property
-    def limits(self) -> MediaLimits:
-        return MediaLimits.from_options(self.options)
 
     @cached_property
     def max_age(self) -> float:

@@ -9,31 +9,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-from functools import cached_property
 from typing import Any
 
-from channels import Channel, WebhookRequest, register
+from channels import WebhookRequest, register
 from gateway.errors import MalformedPayload
 from gateway.mail.headers import Headers
-from gateway.mail.message import Attachment, MailParts, MediaLimits, build_message
+from gateway.mail.message import Attachment, MailParts, build_message
 from gateway.mail.parse import parse_email
-from gateway.mail.webhooks import check_basic_auth
+from gateway.mail.webhooks import MailWebhook
 from gateway.records import InboundMessage
 
 
 @register
-class Postmark(Channel):
+class Postmark(MailWebhook):
     name = "postmark"
     route = "/webhooks/email/postmark"
     content_types = ("application/json",)
-    reply_via = "email"
-
-    @cached_property
-    def limits(self) -> MediaLimits:
-        return MediaLimits.from_options(self.options)
-
-    def verify(self, req: WebhookRequest) -> None:
-        check_basic_auth(req, self.secret("basic_auth"))
 
     def parse(self, req: WebhookRequest) -> list[InboundMessage]:
         data = req.json()

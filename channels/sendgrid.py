@@ -9,29 +9,20 @@ URL configured at SendGrid (``https://user:password@host/webhooks/email/sendgrid
 from __future__ import annotations
 
 import hashlib
-from functools import cached_property
 
-from channels import Channel, WebhookRequest, register
+from channels import WebhookRequest, register
 from gateway.mail.headers import parse_headers_block
-from gateway.mail.message import Attachment, MailParts, MediaLimits, build_message
+from gateway.mail.message import Attachment, MailParts, build_message
 from gateway.mail.parse import parse_email
-from gateway.mail.webhooks import FormPart, check_basic_auth, form_fields, form_parts, json_field
+from gateway.mail.webhooks import FormPart, MailWebhook, form_fields, form_parts, json_field
 from gateway.records import InboundMessage
 
 
 @register
-class Sendgrid(Channel):
+class Sendgrid(MailWebhook):
     name = "sendgrid"
     route = "/webhooks/email/sendgrid"
     content_types = ("multipart/form-data",)
-    reply_via = "email"
-
-    @cached_property
-    def limits(self) -> MediaLimits:
-        return MediaLimits.from_options(self.options)
-
-    def verify(self, req: WebhookRequest) -> None:
-        check_basic_auth(req, self.secret("basic_auth"))
 
     def parse(self, req: WebhookRequest) -> list[InboundMessage]:
         parts = form_parts(req)

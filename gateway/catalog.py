@@ -6,27 +6,20 @@ descriptions and keywords per language and the history's category names as ``ali
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from gateway.errors import ConfigError
 from gateway.records import AttributeValue, Service, ServiceAttribute
+from gateway.toml_reader import read_toml
 
 DATATYPES = frozenset({"string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"})
 
 
 def load_catalog(path: Path) -> tuple[Service, ...]:
     """Read a services TOML file into ``Service`` records, naming the exact wrong key."""
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError("services", f"{path} does not exist") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("services", f"{path} is not valid TOML: {exc}") from exc
-    return parse_catalog(data)
+    return parse_catalog(read_toml(path, "services"))
 
 
 def parse_catalog(data: Mapping[str, Any]) -> tuple[Service, ...]:

@@ -7,14 +7,13 @@ say ``channels.twilio_sms.auth_token_env: TWILIO_AUTH_TOKEN is not set`` rather 
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gateway.errors import ConfigError
-from gateway.toml_reader import TomlReader
+from gateway.toml_reader import TomlReader, read_toml
 
 DEFAULT_CONFIG = Path("config/gateway.toml")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/gateway.db"
@@ -127,12 +126,9 @@ def load_settings(
     env = os.environ if env is None else env
     path = path or Path(env.get("GATEWAY_CONFIG", str(DEFAULT_CONFIG)))
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        return _fallback(path), [ConfigError(str(path), "file not found")]
-    except tomllib.TOMLDecodeError as exc:
-        return _fallback(path), [ConfigError(str(path), f"is not valid TOML: {exc}")]
+        data = read_toml(path, str(path))
+    except ConfigError as exc:
+        return _fallback(path), [exc]
     reader = TomlReader(data)
     settings = _build(reader, path, env)
     return settings, reader.problems

@@ -6,10 +6,23 @@ that one run of ``check-config`` reports every mistake at once instead of the fi
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from gateway.errors import ConfigError
+
+
+def read_toml(path: Path, key: str) -> dict[str, Any]:
+    """A TOML file's content; a missing or broken file is a ``ConfigError`` on ``key``."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(key, f"{path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(key, f"{path} is not valid TOML: {exc}") from exc
 
 
 class TomlReader:

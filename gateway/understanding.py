@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +20,7 @@ import joblib
 from gateway.errors import ConfigError
 from gateway.geocoding import NominatimGeocoder
 from gateway.records import Service
+from gateway.toml_reader import read_toml
 from normalizer.classifier import MODEL_VERSION, TextModel
 from normalizer.classify import build_classifier
 from normalizer.emergency import compile_phrases
@@ -183,13 +183,7 @@ def write_gazetteer(data: Mapping[str, Any], path: Path) -> None:
 
 def read_emergency_phrases(path: Path) -> dict[str, Any]:
     """The emergency phrases file: ``[<language>] phrases, ignore, negations``."""
-    try:
-        with path.open("rb") as fh:
-            table = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError("normalizer.emergency_phrases", f"{path} does not exist") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("normalizer.emergency_phrases", f"{path}: {exc}") from exc
+    table = read_toml(path, "normalizer.emergency_phrases")
     for lang, entry in table.items():
         for key in ("phrases", "ignore", "negations"):
             value = entry.get(key, []) if isinstance(entry, dict) else None

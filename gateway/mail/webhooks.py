@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
+from functools import cached_property
 from typing import Any
 
-from channels import WebhookRequest
+from channels import Channel, WebhookRequest
 from gateway.errors import BadSignature, MalformedPayload
 from gateway.mail.headers import decode_bytes
+from gateway.mail.message import MediaLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +88,17 @@ def json_field(value: str, name: str) -> Any:
         return json.loads(value)
     except ValueError as exc:
         raise MalformedPayload(f"{name} is not valid JSON") from exc
+
+
+class MailWebhook(Channel):
+    """A provider's inbound-parse webhook: mail answered by email, guarded by basic auth in its
+    URL (SendGrid, Postmark) unless the provider signs its requests (Mailgun overrides)."""
+
+    reply_via = "email"
+
+    @cached_property
+    def limits(self) -> MediaLimits:
+        return MediaLimits.from_options(self.options)
+
+    def verify(self, req: WebhookRequest) -> None:
+        check_basic_auth(req, self.secret("basic_auth"))

@@ -50,7 +50,7 @@ def test_unknown_placeholder_in_a_template_stays_visible(tmp_path: Path) -> None
 
 def test_missing_and_broken_files_are_reported(tmp_path: Path) -> None:
     _, missing = load_settings(tmp_path / "nope.toml", env={})
-    assert "file not found" in str(missing[0])
+    assert "does not exist" in str(missing[0])
     broken = tmp_path / "broken.toml"
     broken.write_text("[server\nport = 1")
     _, problems = load_settings(broken, env={})
