@@ -9,7 +9,7 @@ Unanswered questions expire and the report is filed as it is, flagged for staff.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,9 +29,15 @@ class FollowUps:
     """Holds, asks, completes and files requests."""
 
     def __init__(
-        self, settings: Settings, catalog: Mapping[str, Service], connectors: Sequence[str]
+        self,
+        settings: Settings,
+        catalog: Mapping[str, Service],
+        connectors: Sequence[str],
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.settings = settings
+        # Told when a question opens or closes, so the acknowledgement's view stays current.
+        self.on_change = on_change
         self.catalog = catalog
         self.connectors = connectors
         self.expiry = timedelta(hours=settings.conversation_expiry_hours)
@@ -112,6 +118,7 @@ class FollowUps:
         request = dataclasses.replace(request, status=Status.ACCEPTED)
         await requests.update_request(conn, request)
         await conversations.close(conn, request.channel, request.reporter.address or "")
+        self.on_change()
         await requests.add_event(conn, request.id, "completed", status=Status.ACCEPTED.value)
         await self.accept(conn, request, now, confirm=False)
         if reply:
@@ -130,6 +137,7 @@ class FollowUps:
             request.channel, address, request.id, awaiting, tuple(choices), now, now + self.expiry
         )
         await conversations.ask(conn, asked)
+        self.on_change()
         await requests.add_event(
             conn,
             request.id,

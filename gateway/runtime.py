@@ -57,6 +57,7 @@ class Runtime:
         self._notifiers: dict[str, Notifier] | None = None
         self._fetchers: dict[str, Fetcher] | None = None
         self._claims = 0
+        self.waiting_cache = conversations.WaitingCache(self.engine)
 
     @cached_property
     def catalog(self) -> Mapping[str, Service]:
@@ -124,10 +125,7 @@ class Runtime:
 
     async def waiting(self, channel: str, address: str) -> bool:
         """True when a question to ``address`` on ``channel`` waits for its answer."""
-        async with self.engine.connect() as conn:
-            return (
-                await conversations.waiting(conn, channel, address, datetime.now(UTC)) is not None
-            )
+        return await self.waiting_cache(channel, address)
 
     def fetchers(self) -> dict[str, Fetcher]:
         """The enabled media fetchers, built once per process."""
@@ -154,7 +152,12 @@ class Runtime:
         return self._normalize
 
     def pipeline(self) -> Pipeline:
-        followups = FollowUps(self.settings, self.catalog, list(self.connectors()))
+        followups = FollowUps(
+            self.settings,
+            self.catalog,
+            list(self.connectors()),
+            on_change=self.waiting_cache.invalidate,
+        )
         intake = Intake(self.settings, self.normalizer(), self.catalog, followups)
         return Pipeline(
             self.engine,
