@@ -91,7 +91,7 @@ class Pipeline:
             outcomes = [await self.intake.route(conn, row, open_now, now) for row in rows]
             await self.intake.file(conn, [o for o in outcomes if isinstance(o, NewReport)], now)
             await conn.execute(
-                _SETTLE, [_settled(row, o, now) for row, o in zip(rows, outcomes, strict=True)]
+                _SETTLE, [_settled(row.id, o, now) for row, o in zip(rows, outcomes, strict=True)]
             )
         return len(rows)
 
@@ -108,21 +108,11 @@ class Pipeline:
 
     async def _mark_failed(self, inbound_id: int, error: str) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(
-                _SETTLE,
-                [
-                    {
-                        "b_id": inbound_id,
-                        "b_state": FAILED,
-                        "b_request": None,
-                        "b_error": error,
-                        "b_now": datetime.now(UTC),
-                    }
-                ],
-            )
+            await conn.execute(_SETTLE, [_settled(inbound_id, error, datetime.now(UTC))])
 
 
-def _settled(row: Any, outcome: Outcome, now: datetime) -> dict[str, Any]:
+def _settled(inbound_id: int, outcome: Outcome, now: datetime) -> dict[str, Any]:
+    """The settlement row for one inbound message: a failure's reason, or what it made."""
     if isinstance(outcome, str):
         state, request_id, error = FAILED, None, outcome
     elif isinstance(outcome, Handled):
@@ -130,7 +120,7 @@ def _settled(row: Any, outcome: Outcome, now: datetime) -> dict[str, Any]:
     else:
         state, request_id, error = PROCESSED, outcome.request.id, None
     return {
-        "b_id": row.id,
+        "b_id": inbound_id,
         "b_state": state,
         "b_request": request_id,
         "b_error": error,

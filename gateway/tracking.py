@@ -25,9 +25,3 @@ def tracking_number_for(serial: int) -> str:
     value ^= value >> (bits // 2)
     value = (value * _MULTIPLIER) & mask
     return "".join(ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(chars)))
-
-
-def looks_like_tracking_number(text: str) -> bool:
-    """True when ``text`` could be one of our tracking numbers (case-insensitive)."""
-    text = text.strip().upper()
-    return 6 <= len(text) <= 8 and all(c in ALPHABET for c in text)

@@ -31,8 +31,3 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-
-
-def is_sqlite(engine: AsyncEngine) -> bool:
-    """True when the engine is SQLite: one writer at a time, no row locks."""
-    return engine.dialect.name == "sqlite"
