@@ -12,8 +12,10 @@ Spot = tuple[float, float]
 Segment = tuple[Spot, Spot]
 # Consecutive address points farther apart than this are not trusted to trace the street.
 SEGMENT_M = 700.0
-# Lines may be extended this far past their last known address point to meet.
-REACH_M = 150.0
+# Lines may be extended this far past their last known address point to meet: a city's history
+# often knows a side street by two houses mid-block. (Checked on nine 80/20 splits of a real
+# history: 150 m -> 400 m placed more corners without losing precision; farther gained nothing.)
+REACH_M = 400.0
 # A side street's address point this close to a traced street is taken to be near the corner.
 NEAR_LINE_M = 120.0
 _M_PER_DEG = 111_320.0
@@ -40,19 +42,25 @@ def _chain(points: list[tuple[int, float, float]]) -> list[Segment]:
 def foot_point(line: tuple[Segment, ...], spots: Iterable[Spot]) -> Spot | None:
     """A side street known only by a few points meets a traced street where the nearest of
     those points drops onto it, if that point is within NEAR_LINE_M of the line."""
-    best: tuple[float, Spot] | None = None
-    for spot in spots:
-        for seg in line:
-            lat0 = seg[0][0]
-            a, b, p = _xy(seg[0], lat0), _xy(seg[1], lat0), _xy(spot, lat0)
-            ab, ap = _sub(b, a), _sub(p, a)
-            length2 = ab[0] ** 2 + ab[1] ** 2
-            t = max(0.0, min(1.0, (ap[0] * ab[0] + ap[1] * ab[1]) / length2))
-            x, y = a[0] + t * ab[0], a[1] + t * ab[1]
-            gap = math.hypot(p[0] - x, p[1] - y)
-            if gap <= NEAR_LINE_M and (best is None or gap < best[0]):
-                best = gap, (y / _M_PER_DEG, x / (_M_PER_DEG * _cos(lat0)))
-    return best[1] if best else None
+    found = [_project(seg, spot) for spot in spots for seg in line]
+    best = min(found, default=None)
+    return best[1] if best is not None and best[0] <= NEAR_LINE_M else None
+
+
+def gap_to_line(line: tuple[Segment, ...], spot: Spot) -> float | None:
+    """Metres from a spot to the nearest point of a traced street, None for an untraced one."""
+    return min((_project(seg, spot)[0] for seg in line), default=None)
+
+
+def _project(seg: Segment, spot: Spot) -> tuple[float, Spot]:
+    """The point of a segment nearest a spot, and how far the spot is from it."""
+    lat0 = seg[0][0]
+    a, b, p = _xy(seg[0], lat0), _xy(seg[1], lat0), _xy(spot, lat0)
+    ab, ap = _sub(b, a), _sub(p, a)
+    length2 = ab[0] ** 2 + ab[1] ** 2
+    t = max(0.0, min(1.0, (ap[0] * ab[0] + ap[1] * ab[1]) / length2))
+    x, y = a[0] + t * ab[0], a[1] + t * ab[1]
+    return math.hypot(p[0] - x, p[1] - y), (y / _M_PER_DEG, x / (_M_PER_DEG * _cos(lat0)))
 
 
 def meeting_point(a: tuple[Segment, ...], b: tuple[Segment, ...]) -> Spot | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.records import Location
-from normalizer.crossings import Segment, foot_point, meeting_point, street_segments
+from normalizer.crossings import Segment, foot_point, gap_to_line, meeting_point, street_segments
 from normalizer.geo import PlaceQuery, cell_of, distance_m, medoid, neighbour_cells
 from normalizer.landmarks import learn_landmarks, tight_spot
 from normalizer.location import StreetIndex
@@ -81,6 +81,20 @@ class Gazetteer:
         if query.number is not None:
             return self._numbered(query.street, query.number)
         return self._short_street(query.street)
+
+    def closest_m(self, query: PlaceQuery, lat: float, lon: float) -> float | None:
+        """The nearest to a spot any reading of the query could land: the address points and
+        traced lines of its streets, their known crossings, its landmark. An evaluation's
+        ceiling (what a perfect guess along the named streets would score), not a geocode."""
+        spot = (lat, lon)
+        streets = {k for k in (query.street, query.cross_street) if k}
+        gaps = [distance_m(p[1], p[2], *spot) for k in streets for p in self.points.get(k, ())]
+        lines = (gap_to_line(self._segments.get(k, ()), spot) for k in streets)
+        gaps += [gap for gap in lines if gap is not None]
+        gaps += [distance_m(*at, *spot) for pair, at in self.crossings.items() if pair & streets]
+        if query.landmark and query.landmark in self.landmarks:
+            gaps.append(distance_m(*self.landmarks[query.landmark], *spot))
+        return min(gaps, default=None)
 
     def _crossing(self, a: str, b: str) -> Location | None:
         pair = frozenset((a, b))
