@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 
 from gateway.records import Classification, Service
 from normalizer.classifier import MAX_CHARS, Analyzers, TextModel, predict
 from normalizer.fold import fold
-from normalizer.keywords import KeywordIndex, build_keyword_index, keyword_hits, scores_from_hits
+from normalizer.keywords import (
+    KeywordIndex,
+    build_keyword_index,
+    keyword_hits,
+    phrase_specificity,
+    scores_from_hits,
+    weighed_hits,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +35,8 @@ class Classifier:
     margin: float = 0.0
     # The service code of each of the model's labels, in their order (None: not in the catalog).
     codes: tuple[str | None, ...] = ()
+    # One-word keywords shared by several services' phrases, and what each counts for.
+    specificity: Mapping[tuple[str, ...], float] = field(default_factory=dict)
 
 
 def build_classifier(
@@ -54,6 +64,7 @@ def build_classifier(
         keyword_weight,
         margin,
         tuple(label_codes.get(label) for label in labels),
+        phrase_specificity(index),
     )
 
 
@@ -69,22 +80,10 @@ def map_labels(labels: Sequence[str], catalog: Sequence[Service]) -> dict[str, s
 def classify(text: str, classifier: Classifier) -> Classification:
     """The service code, its confidence, the top three, and whether it is too unsure to file."""
     text = text[:MAX_CHARS]
-    hits = keyword_hits(text, classifier.keywords)
-    keyword = scores_from_hits(hits, classifier.keywords)
-    scores: dict[str, float] = {}
     if classifier.model is not None and classifier.label_codes:
-        shared = classifier.model.keywords is classifier.keywords
-        probs = predict(classifier.model, text, classifier.analyzers, hits if shared else None)
-        for code, p in zip(classifier.codes, probs, strict=True):
-            if code is not None:
-                scores[code] = scores.get(code, 0.0) + p
-        weight = classifier.keyword_weight if keyword else 0.0
-        scale = (1.0 - weight) / (sum(scores.values()) or 1.0)
-        scores = {c: s * scale for c, s in scores.items()}
-        for code, s in keyword:
-            scores[code] = scores.get(code, 0.0) + weight * s
+        scores = _with_model(text, classifier, classifier.model)
     else:
-        scores = dict(keyword)
+        scores = _keywords_alone(text, classifier)
     top = sorted(scores.items(), key=itemgetter(1), reverse=True)[:3]
     if not top:
         return Classification(service_code=None)
@@ -97,3 +96,33 @@ def classify(text: str, classifier: Classifier) -> Classification:
         low_confidence=confidence < classifier.threshold
         or confidence - runner_up < classifier.margin,
     )
+
+
+def _with_model(text: str, classifier: Classifier, model: TextModel) -> dict[str, float]:
+    """The model's probabilities with a share for the keywords' plain hits (weighing place
+    words down did not help a model that has learned the city's own words)."""
+    hits = keyword_hits(text, classifier.keywords)
+    keyword = scores_from_hits(hits, classifier.keywords)
+    shared = model.keywords is classifier.keywords
+    probs = predict(model, text, classifier.analyzers, hits if shared else None)
+    scores: dict[str, float] = {}
+    for code, p in zip(classifier.codes, probs, strict=True):
+        if code is not None:
+            scores[code] = scores.get(code, 0.0) + p
+    weight = classifier.keyword_weight if keyword else 0.0
+    scale = (1.0 - weight) / (sum(scores.values()) or 1.0)
+    scores = {c: s * scale for c, s in scores.items()}
+    for code, s in keyword:
+        scores[code] = scores.get(code, 0.0) + weight * s
+    return scores
+
+
+def _keywords_alone(text: str, classifier: Classifier) -> dict[str, float]:
+    """Keyword shares, weighed by what the words say of the problem and scaled by how much
+    evidence there is: one shared word ("street") or a place word is no reason to file
+    without asking."""
+    weighed = weighed_hits(text, classifier.keywords, classifier.specificity)
+    evidence = 1.0 - math.exp(-sum(weighed))
+    return {
+        code: share * evidence for code, share in scores_from_hits(weighed, classifier.keywords)
+    }
