@@ -13,6 +13,7 @@ from sqlalchemy import text
 from gateway import metrics
 from gateway.errors import IngestError
 from gateway.ingest import IngestHandler, error_response
+from gateway.media import MediaFiles
 from gateway.outbox import jobs
 from gateway.runtime import Runtime
 from gateway.status_webhook import ROUTE as STATUS_ROUTE
@@ -67,6 +68,7 @@ def create_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
+    MediaFiles(runtime.settings.media_folder).add_routes(app)
     if runtime.settings.status_webhook_secret_env:
         hook = StatusWebhook(runtime.engine, runtime.settings)
         app.router.add_post(STATUS_ROUTE, hook.handle)

@@ -174,6 +174,7 @@ class Runtime:
             notifiers=self.notifiers(),
             fetchers=self.fetchers(),
             media_folder=self.settings.media_folder,
+            public_url=self.settings.server.public_url,
             wake=self.outbox_wake,
         )
 

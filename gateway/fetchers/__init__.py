@@ -9,11 +9,12 @@ run as outbox jobs, so a provider outage delays a photo but loses none. Options 
 from __future__ import annotations
 
 import hashlib
-import mimetypes
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from gateway.media import extension_for
 from gateway.plugin import Plugin, Registry
 
 
@@ -41,14 +42,17 @@ class Fetcher(Plugin):
 
 
 def store_bytes(body: bytes, content_type: str, folder: Path) -> Fetched:
-    """Write ``body`` under its SHA-256 (the same photo twice is one file)."""
+    """Write ``body`` under its SHA-256 (the same photo twice is one file), synced to disk
+    before the request that names it is filed."""
     digest = hashlib.sha256(body).hexdigest()
-    extension = mimetypes.guess_extension(content_type) or ".bin"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}{extension}"
+    path = folder / f"{digest}{extension_for(content_type)}"
     if not path.exists():
         temporary = path.with_suffix(path.suffix + ".tmp")
-        temporary.write_bytes(body)
+        with temporary.open("wb") as fh:
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
         temporary.replace(path)
     return Fetched(str(path), content_type, len(body), digest)
 

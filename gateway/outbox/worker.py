@@ -28,6 +28,7 @@ from gateway.errors import (
     TransientDeliveryError,
 )
 from gateway.fetchers import Fetcher
+from gateway.media import with_media_links
 from gateway.notifiers import Notifier
 from gateway.outbox import jobs
 from gateway.outbox.breaker import CircuitBreaker
@@ -59,6 +60,7 @@ class OutboxWorker:
         notifiers: Mapping[str, Notifier] | None = None,
         fetchers: Mapping[str, Fetcher] | None = None,
         media_folder: Path = Path("var/media"),
+        public_url: str = "",
         wake: asyncio.Event | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
@@ -68,6 +70,8 @@ class OutboxWorker:
         self.notifiers = notifiers or {}
         self.fetchers = fetchers or {}
         self.media_folder = media_folder
+        # Stored photos are filed as links to this gateway's /media/ when it has an address.
+        self.public_url = public_url
         self.settings = settings
         self.wake = wake or asyncio.Event()
         self.clock = clock
@@ -138,7 +142,8 @@ class OutboxWorker:
             request = await requests.get_request(conn, job.request_id or "")
         if request is None:
             raise PermanentDeliveryError(f"request {job.request_id} no longer exists")
-        ref = await self.connectors[job.target].submit(request, job.idempotency_key)
+        filed = with_media_links(request, self.public_url)
+        ref = await self.connectors[job.target].submit(filed, job.idempotency_key)
         return Outcome(ref.case_id, token=ref.token)
 
     async def _notify(self, job: jobs.Job) -> Outcome:

@@ -25,7 +25,6 @@ class FormSettings:
     max_photos: int = 3
     max_photo_bytes: int = 5_242_880
     photo_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp", "image/heic")
-    media_dir: str = "var/media"
     max_description_chars: int = 4000
     # Reports per client address per window, and history code requests per address.
     submissions_per_window: int = 10
@@ -73,7 +72,6 @@ def _form(settings: Settings) -> FormSettings:
         max_photos=_get(o, path, "max_photos", d.max_photos, int),
         max_photo_bytes=_get(o, path, "max_photo_bytes", d.max_photo_bytes, int),
         photo_types=tuple(_get(o, path, "photo_types", list(d.photo_types), list)),
-        media_dir=_get(o, path, "media_dir", d.media_dir, str),
         max_description_chars=_get(o, path, "max_description_chars", 4000, int),
         submissions_per_window=_get(o, path, "submissions_per_window", 10, int),
         access_requests_per_window=_get(o, path, "access_requests_per_window", 5, int),

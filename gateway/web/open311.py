@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
+from gateway.media import media_link
 from gateway.runtime import Runtime
 from gateway.store.schema import inbound_messages, service_requests
 from gateway.tracking import tracking_number_for
@@ -47,6 +48,7 @@ class Open311Api:
         self.runtime = runtime
         self.settings = settings
         self.extras = read_extras(runtime.settings.catalog_path)
+        self._public_url = runtime.settings.server.public_url
 
     def check_jurisdiction(self, params: Mapping[str, str]) -> None:
         """404 for a jurisdiction this gateway does not serve."""
@@ -104,13 +106,19 @@ class Open311Api:
         views = await self._load(query)
         if not views:
             raise Open311Error(404, (404, f"service_request_id {number} was not found"))
-        return respond(request.match_info["format"], "service_requests", [entry(views[0])])
+        return respond(
+            request.match_info["format"], "service_requests", [entry(views[0], self._public_url)]
+        )
 
     async def requests(self, request: web.Request) -> web.Response:
         self.check_jurisdiction(request.query)
         query = self._filtered(request.query).limit(self.settings.max_requests)
         views = await self._load(query.order_by(service_requests.c.received_at.desc()))
-        return respond(request.match_info["format"], "service_requests", [entry(v) for v in views])
+        return respond(
+            request.match_info["format"],
+            "service_requests",
+            [entry(v, self._public_url) for v in views],
+        )
 
     def _filtered(self, q: Mapping[str, str]) -> Any:
         c = service_requests.c
@@ -171,11 +179,11 @@ def parse_w3c(params: Mapping[str, str], key: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def entry(view: RequestView) -> dict[str, Any]:
+def entry(view: RequestView, public_url: str = "") -> dict[str, Any]:
     """One request in the spec's ``GET requests`` shape and field order."""
     r = view.request
     loc = r.location
-    media = next((m.url for m in r.media if m.url), None)
+    media = next((link for m in r.media if (link := media_link(m, public_url))), None)
     return {
         "service_request_id": r.tracking_number,
         "status": view.open311_status,

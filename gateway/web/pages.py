@@ -37,7 +37,7 @@ class Pages:
         self.runtime = runtime
         self.form = form
         self.csrf = Csrf(form.secret_env)
-        self.filer = FormFiler(runtime, form.media_dir)
+        self.filer = FormFiler(runtime)
         self.suggester = Suggester(runtime)
         digest = hashlib.sha256()
         for path in sorted((HERE / "static").iterdir()):

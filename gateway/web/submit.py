@@ -5,15 +5,13 @@ and, when the resident gave an email, a confirmation queued in the outbox.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
-import os
-from pathlib import Path
 from typing import Any
 
 from channels import ChannelContext, WebhookRequest
 from channels.web_form import WebForm
+from gateway.fetchers import store_bytes
 from gateway.log import mask_address
 from gateway.records import Notification
 from gateway.replies import enqueue_notification
@@ -24,18 +22,11 @@ from normalizer.contact import normalize_email, normalize_phone
 
 log = logging.getLogger(__name__)
 
-_EXTENSIONS = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/webp": ".webp",
-    "image/heic": ".heic",
-}
-
 
 class FormFiler:
-    def __init__(self, runtime: Runtime, media_dir: str) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.media_dir = runtime.settings.base_dir / media_dir
+        self.media_folder = runtime.settings.media_folder
         settings = runtime.settings
         self.channel = WebForm({}, ChannelContext(settings.city_name, settings.message))
         self.region = runtime.normalizer_settings.default_region
@@ -90,16 +81,9 @@ class FormFiler:
         }
 
     def _save(self, photo: Photo) -> dict[str, Any]:
-        digest = hashlib.sha256(photo.data).hexdigest()
-        path = self.media_dir / f"{digest}{_EXTENSIONS.get(photo.content_type, '.bin')}"
-        if not path.exists():
-            _write_atomically(path, photo.data)
-        return {
-            "content_type": photo.content_type,
-            "path": str(path),
-            "size": len(photo.data),
-            "sha256": digest,
-        }
+        kept = store_bytes(photo.data, photo.content_type, self.media_folder)
+        return {"content_type": kept.content_type, "path": kept.path, "size": kept.size,
+                "sha256": kept.sha256}  # fmt: skip
 
     async def confirm(self, email: str, number: str, language: str, link: str) -> None:
         """Queue the confirmation email; once per tracking number whatever the retries."""
@@ -115,16 +99,6 @@ class FormFiler:
         async with self.runtime.engine.begin() as conn:
             await enqueue_notification(conn, note, key=f"web-form-{number}")
         self.runtime.outbox_wake.set()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    with temporary.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    temporary.replace(path)
 
 
 def _number(text: str) -> float | None:

@@ -81,8 +81,10 @@ MESSAGES = {
 
 def form_overrides(root: Path, **options: Any) -> dict[str, Any]:
     """The web form on, with ``options`` in ``[channels.web_form]``, folder delivery."""
-    table = {"enabled": True, "media_dir": str(root / "media"), **options}
-    return merge(folder_only(root), {"channels": {"web_form": table}, "messages": MESSAGES})
+    table = {"enabled": True, **options}
+    media = {"gateway": {"media_folder": str(root / "media")}}
+    pages = {"channels": {"web_form": table}, "messages": MESSAGES}
+    return merge(merge(folder_only(root), pages), media)
 
 
 def form_runtime(root: Path, database_url: str, **options: Any) -> Runtime:
