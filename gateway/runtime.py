@@ -24,6 +24,7 @@ from gateway.connectors import Connector
 from gateway.errors import ConfigError
 from gateway.fetchers import Fetcher
 from gateway.followup import FollowUps
+from gateway.housekeeping import sweep_forever
 from gateway.intake import Intake
 from gateway.mail import replay
 from gateway.notifiers import Notifier
@@ -56,7 +57,6 @@ class Runtime:
         self._normalize: Normalize | None = None
         self._notifiers: dict[str, Notifier] | None = None
         self._fetchers: dict[str, Fetcher] | None = None
-        self._claims = 0
         self.waiting_cache = conversations.WaitingCache(self.engine)
 
     @cached_property
@@ -117,10 +117,6 @@ class Runtime:
         now = datetime.now(UTC)
         async with self.engine.begin() as conn:
             fresh = await replay.claim_token(conn, channel, token, body, now)
-            self._claims += 1
-            if self._claims % 1000 == 1:
-                # Tokens older than any accepted timestamp can go.
-                await replay.forget_tokens(conn, now - timedelta(days=1))
         return fresh
 
     async def waiting(self, channel: str, address: str) -> bool:
@@ -178,6 +174,14 @@ class Runtime:
             wake=self.outbox_wake,
         )
 
+    @property
+    def rate_window_seconds(self) -> int:
+        """The web form's rate-limit window, which housekeeping must outwait."""
+        # Imported here: the web package imports this module.
+        from gateway.web.config import web_settings
+
+        return web_settings(self.settings).form.rate_window_seconds
+
     async def work(self) -> None:
         """The worker role: pipeline, deliveries and status sync, until cancelled."""
         outbox = self.settings.outbox
@@ -187,6 +191,7 @@ class Runtime:
             StatusSync(self.engine, self.connectors(), self.settings).run_forever(
                 outbox.status_sync_seconds
             ),
+            sweep_forever(self.engine, timedelta(seconds=self.rate_window_seconds)),
         ]
         await asyncio.gather(*tasks)
 

@@ -118,6 +118,11 @@ async def test_screenshot_of_the_form_at_phone_width(runtime: Runtime, browser: 
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SCREENSHOT), full_page=True)
         width = await page.evaluate("document.documentElement.scrollWidth")
+        skip = await page.locator(".skip").bounding_box()
+        header = await page.locator("header.top").bounding_box()
+    # The focused skip link is shown, above the header rather than over its links.
+    assert skip is not None and header is not None and skip["width"] > 0
+    assert skip["y"] + skip["height"] <= header["y"] + 1
     # Nothing wider than the phone: no sideways scrolling.
     assert width <= PHONE["width"]
     assert SCREENSHOT.stat().st_size > 10_000
