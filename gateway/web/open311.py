@@ -112,13 +112,27 @@ class Open311Api:
 
     async def requests(self, request: web.Request) -> web.Response:
         self.check_jurisdiction(request.query)
-        query = self._filtered(request.query).limit(self.settings.max_requests)
-        views = await self._load(query.order_by(service_requests.c.received_at.desc()))
+        page, size = self._page(request.query)
+        c = service_requests.c
+        # Newest first, the id breaking ties, so that pages neither repeat nor skip a request.
+        query = self._filtered(request.query).order_by(c.received_at.desc(), c.id.desc())
+        views = await self._load(query.limit(size).offset((page - 1) * size))
         return respond(
             request.match_info["format"],
             "service_requests",
             [entry(v, self._public_url) for v in views],
         )
+
+    def _page(self, q: Mapping[str, str]) -> tuple[int, int]:
+        """``page`` (from 1) and ``page_size`` (up to max_requests), as Open311 servers such as
+        Chicago's and SeeClickFix's take them; the spec itself only caps the answer."""
+        cap = self.settings.max_requests
+        page, size = q.get("page", "1").strip(), q.get("page_size", str(cap)).strip()
+        if not (page.isdigit() and int(page) >= 1):
+            raise Open311Error(400, (400, "page must be a whole number from 1"))
+        if not (size.isdigit() and 1 <= int(size) <= cap):
+            raise Open311Error(400, (400, f"page_size must be a whole number from 1 to {cap}"))
+        return int(page), int(size)
 
     def _filtered(self, q: Mapping[str, str]) -> Any:
         c = service_requests.c

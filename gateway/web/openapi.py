@@ -190,6 +190,8 @@ def _open311_paths() -> dict[str, Any]:
         _query("start_date", "W3C date-time; filters requested_datetime"),
         _query("end_date", "W3C date-time; at most 90 days after start_date"),
         _query("status", "open or closed (comma-separated)"),
+        _query("page", "page number from 1, newest requests first"),
+        _query("page_size", "requests per page, up to the server's max_requests (1000)"),
     ]
     post = _open311(
         "file a service request (api_key required)",

@@ -214,6 +214,10 @@ async def test_get_requests_after_the_pipeline(runtime: Runtime, fmt: str) -> No
         "start_date=2025-01-01T00:00:00Z&end_date=2025-12-31T00:00:00Z",
         "start_date=2025-10-14T00:00:00Z&end_date=2025-10-01T00:00:00Z",
         "status=pending",
+        "page=0",
+        "page=two",
+        "page_size=0",
+        "page_size=5000",
     ],
 )
 async def test_malformed_search_is_the_specs_400(runtime: Runtime, fmt: str, query: str) -> None:
@@ -239,6 +243,26 @@ async def test_date_window_filters_on_requested_datetime(runtime: Runtime) -> No
         recent = await client.get(f"{BASE}/requests.json", params={"status": "open"})
         assert await old.json() == []
         assert len(await recent.json()) == 1
+
+
+async def test_pages_of_requests_neither_repeat_nor_skip(runtime: Runtime) -> None:
+    key = await new_key(runtime)
+    async with serve(runtime) as client:
+        for n in range(5):
+            await client.post(
+                f"{BASE}/requests.json",
+                data=post_form(key, description=f"pothole number {n}"),
+                headers={"Content-Type": FORM},
+            )
+        await runtime.pipeline().run_once()
+        everything = await (await client.get(f"{BASE}/requests.json")).json()
+        pages = [
+            await (await client.get(f"{BASE}/requests.json?page={p}&page_size=2")).json()
+            for p in (1, 2, 3, 4)
+        ]
+    assert [len(p) for p in pages] == [2, 2, 1, 0]
+    paged = [r["service_request_id"] for page in pages for r in page]
+    assert paged == [r["service_request_id"] for r in everything] and len(set(paged)) == 5
 
 
 async def test_discovery_and_openapi(runtime: Runtime) -> None:
