@@ -72,15 +72,18 @@ async def enqueue_reply(
     note = reply_to(settings, request, purpose, template, **values)
     if note is None:
         return False
-    thread = {**note.thread, **await _thread(conn, request)}
+    thread = {**note.thread, **await _thread(conn, request, mail=note.channel == "email")}
     note = dataclasses.replace(note, thread=thread)
     await enqueue_notification(conn, note, key=f"{purpose}-{request.id}-{key}")
     return True
 
 
-async def _thread(conn: AsyncConnection, request: ServiceRequest) -> dict[str, str]:
-    """What a reply needs to join the resident's own thread: their subject and references."""
+async def _thread(conn: AsyncConnection, request: ServiceRequest, *, mail: bool) -> dict[str, str]:
+    """What a reply needs to join the resident's own thread: their subject and references,
+    read from their original message for an email reply only (a text has neither)."""
     thread = {"tracking_number": request.tracking_number, "language": request.reporter.language}
+    if not mail:
+        return thread
     c = inbound_messages.c
     query = select(c.message).where(
         c.channel == request.channel, c.provider_id == request.channel_message_id
