@@ -39,7 +39,7 @@ def media_link(media: Media, public_url: str) -> str | None:
     """The link to give a case system: ours for a stored copy when the gateway has a public
     address, else the provider's own URL (or nothing)."""
     if public_url and media.sha256 and media.path:
-        return f"{public_url}/media/{Path(media.path).name}"
+        return public_url + ROUTE.format(name=Path(media.path).name)
     return media.url
 
 

@@ -5,6 +5,7 @@ and, when the resident gave an email, a confirmation queued in the outbox.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -81,9 +82,8 @@ class FormFiler:
         }
 
     def _save(self, photo: Photo) -> dict[str, Any]:
-        kept = store_bytes(photo.data, photo.content_type, self.media_folder)
-        return {"content_type": kept.content_type, "path": kept.path, "size": kept.size,
-                "sha256": kept.sha256}  # fmt: skip
+        # The message's media entry has the stored copy's fields, nothing more.
+        return dataclasses.asdict(store_bytes(photo.data, photo.content_type, self.media_folder))
 
     async def confirm(self, email: str, number: str, language: str, link: str) -> None:
         """Queue the confirmation email; once per tracking number whatever the retries."""
