@@ -25,18 +25,18 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.catalog import load_catalog  # noqa: E402
-from gateway.cli_normalizer import HistoryRow, read_history  # noqa: E402
-from gateway.records import InboundMessage, Service  # noqa: E402
-from gateway.understanding import (  # noqa: E402
+from gateway.cli.normalizer import HistoryRow, read_history  # noqa: E402
+from gateway.config.catalog import load_catalog  # noqa: E402
+from gateway.config.normalizer import (  # noqa: E402
     NormalizerSettings,
     load_normalizer,
     save_model,
     write_gazetteer,
 )
-from normalizer.classifier import TextModel, train_model  # noqa: E402
+from gateway.records import InboundMessage, Service  # noqa: E402
+from normalizer.category_model import TextModel, train_model  # noqa: E402
 from normalizer.gazetteer import build_gazetteer, gazetteer_to_json  # noqa: E402
-from normalizer.pipeline import normalize  # noqa: E402
+from normalizer.normalize import normalize  # noqa: E402
 
 HISTORY = ROOT.parent / "shared" / "data" / "311_samples" / "newport_ri_seeclickfix.csv"
 MESSAGES = 4000

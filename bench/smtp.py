@@ -31,9 +31,9 @@ async def serve(kind: str, port: int, database: Path) -> None:
     """The server side, in its own process."""
     from aiosmtpd.smtp import SMTP, Envelope, Session
 
+    from gateway.config.settings import PluginSettings, Settings, normalize_database_url
+    from gateway.ingest.smtp import start_smtp
     from gateway.runtime import Runtime
-    from gateway.settings import PluginSettings, Settings, normalize_database_url
-    from gateway.smtp import start_smtp
     from gateway.store.migrate import upgrade
 
     if kind == "ours":

@@ -88,7 +88,9 @@ class Channel(Plugin):
     """Base of every inbound channel. ``options`` is its ``[channels.<name>]`` table."""
 
     section: ClassVar[str] = "channels"
-    route: ClassVar[str]
+    # The webhook route the gateway serves for this channel; None when another front (the SMTP
+    # listener, the form pages, the Open311 server) receives its traffic and hands it to the core.
+    route: ClassVar[str | None] = None
     methods: ClassVar[tuple[str, ...]] = ("POST",)
     content_types: ClassVar[tuple[str, ...]] = ()
     # The notifier that answers residents who wrote on this channel; None: no replies.

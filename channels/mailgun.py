@@ -14,11 +14,11 @@ import time
 from functools import cached_property
 
 from channels import WebhookRequest, register
+from channels._mail.headers import Headers
+from channels._mail.message import Attachment, MailParts, build_message
+from channels._mail.parse import parse_email
+from channels._mail.webhooks import MailWebhook, form_fields, form_parts, json_field
 from gateway.errors import BadSignature
-from gateway.mail.headers import Headers
-from gateway.mail.message import Attachment, MailParts, build_message
-from gateway.mail.parse import parse_email
-from gateway.mail.webhooks import MailWebhook, form_fields, form_parts, json_field
 from gateway.records import InboundMessage
 
 FORM = "application/x-www-form-urlencoded"

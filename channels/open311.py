@@ -9,18 +9,17 @@ database before this channel sees the body, and never stored; the request's toke
 
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import parse_qsl
 
 from channels import Channel, WebhookRequest, register
 from gateway.errors import MalformedPayload
-from gateway.records import InboundMessage, Location, Media
+from gateway.records import Declared, InboundMessage, Location, Media
 
 TOKEN_HEADER = "X-Open311-Token"  # noqa: S105 - a header name, not a secret
 _ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
-# Contact and device fields the spec names, kept for the normalizer and the case system.
-_EXTRA_FIELDS = ("email", "phone", "device_id", "account_id", "jurisdiction_id", "address_id")
+# Device and account fields the spec names, kept for staff and the case system.
+_EXTRA_FIELDS = ("device_id", "account_id", "jurisdiction_id", "address_id")
 
 
 def form_pairs(body: bytes) -> list[tuple[str, str]]:
@@ -52,9 +51,7 @@ def attributes(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
 @register
 class Open311(Channel):
     name = "open311"
-    # Served by gateway.web (API keys and the spec's error shape), not by the ingest route.
-    route = "/open311/v2/requests"
-    methods = ()
+    # No webhook of its own: the Open311 server (API keys, the spec's errors) hands it over.
     content_types = ("application/x-www-form-urlencoded",)
 
     def verify(self, req: WebhookRequest) -> None:
@@ -68,12 +65,14 @@ class Open311(Channel):
         form = dict(pairs)
         if not form.get("service_code"):
             raise MalformedPayload("service_code was not provided")
-        extra = {k: form[k] for k in _EXTRA_FIELDS if form.get(k)}
-        extra["service_code"] = form["service_code"]
-        extra["attributes"] = json.dumps(attributes(pairs), ensure_ascii=False)
         name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p)
-        if name:
-            extra["name"] = name
+        declared = Declared(
+            name=name,
+            email=form.get("email", ""),
+            phone=form.get("phone", ""),
+            service_code=form["service_code"],
+            attributes=attributes(pairs),
+        )
         media = (Media(content_type="", url=form["media_url"]),) if form.get("media_url") else ()
         return [
             InboundMessage(
@@ -84,7 +83,8 @@ class Open311(Channel):
                 media=media,
                 location=_location(form),
                 raw=req.body,
-                extra=extra,
+                declared=declared,
+                extra={k: form[k] for k in _EXTRA_FIELDS if form.get(k)},
             )
         ]
 

@@ -12,11 +12,11 @@ import binascii
 from typing import Any
 
 from channels import WebhookRequest, register
+from channels._mail.headers import Headers
+from channels._mail.message import Attachment, MailParts, build_message
+from channels._mail.parse import parse_email
+from channels._mail.webhooks import MailWebhook
 from gateway.errors import MalformedPayload
-from gateway.mail.headers import Headers
-from gateway.mail.message import Attachment, MailParts, build_message
-from gateway.mail.parse import parse_email
-from gateway.mail.webhooks import MailWebhook
 from gateway.records import InboundMessage
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 
 from channels import WebhookRequest, register
-from gateway.mail.headers import parse_headers_block
-from gateway.mail.message import Attachment, MailParts, build_message
-from gateway.mail.parse import parse_email
-from gateway.mail.webhooks import FormPart, MailWebhook, form_fields, form_parts, json_field
+from channels._mail.headers import parse_headers_block
+from channels._mail.message import Attachment, MailParts, build_message
+from channels._mail.parse import parse_email
+from channels._mail.webhooks import FormPart, MailWebhook, form_fields, form_parts, json_field
 from gateway.records import InboundMessage
 
 

@@ -1,4 +1,4 @@
-"""Mail delivered straight to the city's own SMTP listener (``gateway/smtp.py``).
+"""Mail delivered straight to the city's own SMTP listener (``gateway/ingest/smtp.py``).
 
 The listener accepts the mail and stores its raw RFC 5322 bytes with the envelope (MAIL FROM,
 RCPT TO) as headers; this channel parses them, then and whenever staff reprocess the row.
@@ -10,8 +10,8 @@ from __future__ import annotations
 from functools import cached_property
 
 from channels import Channel, WebhookRequest, register
-from gateway.mail.message import MediaLimits
-from gateway.mail.parse import parse_email
+from channels._mail.message import MediaLimits
+from channels._mail.parse import parse_email
 from gateway.records import InboundMessage
 
 # The envelope travels beside the raw message under these header names.
@@ -22,8 +22,7 @@ RCPT_TO = "x-smtp-rcpt-to"
 @register
 class Smtp(Channel):
     name = "smtp"
-    route = ""
-    methods = ()
+    # No webhook: the SMTP listener (gateway.ingest.smtp) hands each mail to the core.
     content_types = ("message/rfc822",)
     reply_via = "email"
 

@@ -18,10 +18,9 @@ from channels import Ack, Channel, StoredMessage, WebhookRequest, register
 from gateway.errors import BadSignature, MalformedPayload
 from gateway.records import InboundMessage, Location, Media
 
-# Provider details kept beside the text for the conversation and the normalizer.
+# Provider details kept beside the text for staff.
 _EXTRA_FIELDS = (
     "To",
-    "ProfileName",
     "WaId",
     "MessageType",
     "OptOutType",
@@ -81,6 +80,8 @@ class TwilioSms(TwilioSigned):
                 media=_media(form),
                 location=_pin(form),
                 raw=req.body,
+                # WhatsApp's display name for the sender.
+                sender_name=form.get("ProfileName", ""),
                 extra={k: form[k] for k in _EXTRA_FIELDS if form.get(k)},
             )
         ]

@@ -12,9 +12,13 @@ from collections.abc import Sequence
 from channels import Ack, StoredMessage, WebhookRequest, register
 from channels.twilio_sms import TwilioSigned
 from gateway.errors import MalformedPayload
-from gateway.records import InboundMessage
+from gateway.records import DeliveryReceipt, InboundMessage
 
-_FIELDS = ("MessageSid", "MessageStatus", "ErrorCode", "To", "From", "RawDlrDoneDate")
+_FIELDS = ("To", "From", "RawDlrDoneDate")
+# Error codes after which a number is not worth messaging again: unsubscribed (21610), unknown
+# or unreachable destination (30003, 30005), landline or unreachable carrier (30006).
+# https://www.twilio.com/docs/api/errors
+UNREACHABLE = frozenset({"21610", "30003", "30005", "30006"})
 
 
 @register
@@ -28,6 +32,9 @@ class TwilioStatus(TwilioSigned):
         sid, status = form.get("MessageSid"), form.get("MessageStatus")
         if not sid or not status:
             raise MalformedPayload("MessageSid and MessageStatus are required")
+        error = form.get("ErrorCode", "")
+        failed = status in ("failed", "undelivered")
+        receipt = DeliveryReceipt(sid, status, error, unreachable=failed and error in UNREACHABLE)
         return [
             InboundMessage(
                 channel=self.name,
@@ -35,6 +42,7 @@ class TwilioStatus(TwilioSigned):
                 provider_id=f"{sid}:{status}",
                 sender=form.get("To", ""),
                 raw=req.body,
+                receipt=receipt,
                 extra={k: form[k] for k in _FIELDS if form.get(k)},
             )
         ]

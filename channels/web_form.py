@@ -8,21 +8,18 @@ put in the form, so a double submit or a browser retry is stored once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from channels import Channel, WebhookRequest, register
 from gateway.errors import ConfigError, MalformedPayload
-from gateway.records import InboundMessage, Location, Media
+from gateway.records import Declared, InboundMessage, Location, Media
 
 
 @register
 class WebForm(Channel):
     name = "web_form"
-    # Served by gateway.web (CSRF, photos, HTML answers), not by the ingest route.
-    route = "/report"
-    methods = ()
+    # No webhook of its own: the form pages (CSRF, photos, HTML answers) hand it to the core.
     content_types = ("application/json",)
     # The confirmation and status updates go by email when the resident gave one.
     reply_via = "email"
@@ -53,17 +50,16 @@ class WebForm(Channel):
             raise MalformedPayload("submission is missing")
         email, phone = _str(data, "email"), _str(data, "phone")
         anonymous = bool(data.get("anonymous"))
-        extra = {
-            "language": _str(data, "language") or "en",
-            "service_code": _str(data, "service_code"),
-            "attributes": json.dumps(data.get("attributes") or {}, ensure_ascii=False),
-        }
-        if anonymous:
-            extra["anonymous"] = "1"
-        else:
-            extra |= {k: v for k, v in (("email", email), ("phone", phone)) if v}
-            if name := _str(data, "name"):
-                extra["name"] = name
+        attributes = data.get("attributes")
+        declared = Declared(
+            name="" if anonymous else _str(data, "name"),
+            email="" if anonymous else email,
+            phone="" if anonymous else phone,
+            language=_str(data, "language") or "en",
+            service_code=_str(data, "service_code"),
+            attributes=attributes if isinstance(attributes, dict) else {},
+            anonymous=anonymous,
+        )
         return [
             InboundMessage(
                 channel=self.name,
@@ -73,7 +69,7 @@ class WebForm(Channel):
                 media=tuple(_media(m) for m in data.get("media") or []),
                 location=_location(data),
                 raw=req.body,
-                extra={k: v for k, v in extra.items() if v},
+                declared=declared,
             )
         ]
 

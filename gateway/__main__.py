@@ -1,5 +1,5 @@
 """Entry point: ``python -m gateway <command>``."""
 
-from gateway.cli import main
+from gateway.cli.main import main
 
 raise SystemExit(main())

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.mail.replay import forget_tokens
 from gateway.store.schema import access_codes, rate_limits
+from gateway.store.tokens import forget_tokens
 
 log = logging.getLogger(__name__)
 

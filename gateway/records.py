@@ -49,6 +49,41 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class Declared:
+    """What the resident stated outright on a form or an API call, rather than what is inferred."""
+
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    language: str = ""
+    service_code: str = ""
+    # The catalog's extra questions as answered (Open311 ``attribute[...]``).
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    anonymous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MailThread:
+    """How an email names the conversation it belongs to (RFC 5322 threading headers)."""
+
+    in_reply_to: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    # ``311+K7M2QX@city.gov``: the tracking number a reply was addressed to.
+    plus_tag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReceipt:
+    """A provider's report on a message the gateway sent: what became of it."""
+
+    message_id: str
+    status: str
+    error_code: str = ""
+    # True when the provider says the address cannot be reached: it is not messaged again.
+    unreachable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
     """One message as a channel adapter parsed it: verified, not yet understood."""
 
@@ -60,7 +95,14 @@ class InboundMessage:
     location: Location | None = None
     raw: bytes = b""
     subject: str | None = None
-    # Provider details the normalizer or a conversation may use (WhatsApp ProfileName, thread ids).
+    # The name the provider shows for the sender (WhatsApp's profile name).
+    sender_name: str = ""
+    declared: Declared = Declared()
+    thread: MailThread | None = None
+    receipt: DeliveryReceipt | None = None
+    # Why a machine sent this (a bounce, an out-of-office); "" when a person wrote it.
+    auto_reply: str = ""
+    # Provider details kept for staff, which no code path depends on (an email's SPF verdict).
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -214,3 +256,9 @@ class Notification:
     subject: str | None = None
     # Channel details a reply needs: the number to send from, the email thread's Message-IDs.
     thread: Mapping[str, str] = field(default_factory=dict)
+
+
+# The gateway's own mail carries this header and Message-IDs starting with this prefix, so that
+# our mail coming back (an echo, a bounce, an auto-reply) is recognised and never answered.
+LOOP_HEADER = "X-311-Gateway"
+OWN_ID_PREFIX = "311gw."

@@ -19,26 +19,27 @@ from channels import Channel, ChannelContext
 from gateway import connectors as connector_registry
 from gateway import fetchers as fetcher_registry
 from gateway import notifiers as notifier_registry
-from gateway.catalog import load_catalog
+from gateway.config.catalog import load_catalog
+from gateway.config.normalizer import NormalizerSettings, load_normalizer, parse_normalizer_settings
+from gateway.config.settings import Settings
 from gateway.connectors import Connector
 from gateway.errors import ConfigError
 from gateway.fetchers import Fetcher
-from gateway.followup import FollowUps
 from gateway.housekeeping import sweep_forever
-from gateway.intake import Intake
-from gateway.mail import replay
+from gateway.ingest.core import IngestCore
+from gateway.ingest.triage import Triager
+from gateway.intake.followup import FollowUps
+from gateway.intake.route import Normalize, Router
+from gateway.intake.worker import IntakeWorker
 from gateway.notifiers import Notifier
 from gateway.outbox.sync import StatusSync
 from gateway.outbox.worker import OutboxWorker
-from gateway.pipeline import Normalize, Pipeline
 from gateway.records import InboundMessage, NormalizedReport, OpenRequest, Service
-from gateway.settings import Settings
-from gateway.store import conversations
+from gateway.store import conversations, tokens
 from gateway.store.database import make_engine
 from gateway.store.inbound import InboundWriter
-from gateway.triage import Triager
-from gateway.understanding import NormalizerSettings, load_normalizer, parse_normalizer_settings
-from normalizer.pipeline import NormalizerContext, normalize
+from gateway.web.config import web_settings
+from normalizer.normalize import NormalizerContext, normalize
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Runtime:
         self.engine = engine or make_engine(settings.database_url)
         self.writer = InboundWriter(self.engine)
         # Set by an ingest in this process so the pipeline starts at once instead of polling.
-        self.pipeline_wake = asyncio.Event()
+        self.intake_wake = asyncio.Event()
         self.outbox_wake = asyncio.Event()
         self._connectors: dict[str, Connector] | None = None
         self._normalize: Normalize | None = None
@@ -108,6 +109,18 @@ class Runtime:
         )
 
     @cached_property
+    def ingest(self) -> IngestCore:
+        """The one ingest core every way in of this process goes through."""
+        return IngestCore(
+            self.writer,
+            self.intake_wake.set,
+            # Looked up at the first message that needs it: an SMTP-only process never loads it.
+            triage=lambda message: self.triager(message),
+            waiting=self.waiting,
+            claim_token=self.claim_token,
+        )
+
+    @cached_property
     def triager(self) -> Triager:
         """The cheap understanding the acknowledgement may use."""
         return Triager(self.normalizer_context)
@@ -116,7 +129,7 @@ class Runtime:
         """False when ``token`` was already used with another body (a replayed signature)."""
         now = datetime.now(UTC)
         async with self.engine.begin() as conn:
-            fresh = await replay.claim_token(conn, channel, token, body, now)
+            fresh = await tokens.claim_token(conn, channel, token, body, now)
         return fresh
 
     async def waiting(self, channel: str, address: str) -> bool:
@@ -147,17 +160,17 @@ class Runtime:
             self._normalize = run
         return self._normalize
 
-    def pipeline(self) -> Pipeline:
+    def intake_worker(self) -> IntakeWorker:
         followups = FollowUps(
             self.settings,
             self.catalog,
             list(self.connectors()),
             on_change=self.waiting_cache.invalidate,
         )
-        intake = Intake(self.settings, self.normalizer(), self.catalog, followups)
-        return Pipeline(
+        router = Router(self.settings, self.normalizer(), self.catalog, followups)
+        return IntakeWorker(
             self.engine,
-            intake,
+            router,
             duplicate_window=timedelta(hours=self.normalizer_settings.duplicate_window_hours),
             outbox_wake=self.outbox_wake,
         )
@@ -177,16 +190,13 @@ class Runtime:
     @property
     def rate_window_seconds(self) -> int:
         """The web form's rate-limit window, which housekeeping must outwait."""
-        # Imported here: the web package imports this module.
-        from gateway.web.config import web_settings
-
         return web_settings(self.settings).form.rate_window_seconds
 
     async def work(self) -> None:
         """The worker role: pipeline, deliveries and status sync, until cancelled."""
         outbox = self.settings.outbox
         tasks = [
-            self.pipeline().run_forever(self.pipeline_wake, outbox.poll_interval_seconds),
+            self.intake_worker().run_forever(self.intake_wake, outbox.poll_interval_seconds),
             self.outbox_worker().run_forever(),
             StatusSync(self.engine, self.connectors(), self.settings).run_forever(
                 outbox.status_sync_seconds

@@ -1,1 +1,1 @@
-"""Understanding what residents wrote: pure functions composed by ``normalizer.pipeline``."""
+"""Understanding what residents wrote: pure functions composed by ``normalizer.normalize``."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from gateway.records import Classification, Service
-from normalizer.classifier import MAX_CHARS, Analyzers, TextModel, predict
+from normalizer.category_model import MAX_CHARS, Analyzers, TextModel, predict
 from normalizer.fold import fold
 from normalizer.keywords import (
     KeywordIndex,

@@ -42,18 +42,19 @@ def normalize_email(raw: str) -> str | None:
 
 def build_reporter(message: InboundMessage, language: str, region: str = "US") -> Reporter:
     """The reporter of a message; an anonymous one carries no contact at all."""
-    if message.extra.get("anonymous") == "1":
+    declared = message.declared
+    if declared.anonymous:
         return Reporter(anonymous=True, language=language)
     sender = message.sender.strip()
     email = normalize_email(sender) if "@" in sender else None
     phone = None if email else normalize_phone(sender, region)
     # A form gives the phone beside the email it answers by; keep both, for the history.
-    given_phone = message.extra.get("phone", "")
+    given_phone = declared.phone
     phone = phone or (normalize_phone(given_phone, region) if given_phone else None)
     return Reporter(
         name=_name(message) or None,
         phone=phone,
-        email=email or (normalize_email(message.extra.get("email", "")) or None),
+        email=email or (normalize_email(declared.email) or None),
         address=_reply_address(sender, phone, email),
         language=language,
     )
@@ -70,10 +71,10 @@ def _reply_address(sender: str, phone: str | None, email: str | None) -> str | N
 
 
 def _name(message: InboundMessage) -> str:
-    """A display name the provider gave (WhatsApp ProfileName, an email From name)."""
-    for key in ("name", "ProfileName", "profile_name", "display_name"):
-        if message.extra.get(key):
-            return message.extra[key].strip()
+    """The name the resident typed, or the one the provider shows (WhatsApp's profile name)."""
+    for name in (message.declared.name, message.sender_name):
+        if name.strip():
+            return name.strip()
     # Only an email-style sender ("Ana <ana@example.org>", "ana@example.org (Ana)") names one.
     if "<" not in message.sender and "(" not in message.sender:
         return ""

@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from gateway.settings import normalize_database_url
+from gateway.config.settings import normalize_database_url
 from gateway.store.migrate import upgrade
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

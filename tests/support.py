@@ -13,9 +13,9 @@ import tomli_w
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
-from gateway.app import create_app
+from gateway.config.settings import Settings, load_settings
 from gateway.runtime import Runtime
-from gateway.settings import Settings, load_settings
+from gateway.web.app import create_app
 from tests.conftest import REPO_ROOT, TWILIO_TOKEN
 
 FORM = "application/x-www-form-urlencoded"

@@ -18,7 +18,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from gateway.cli_normalizer import build_gazetteer_file
+from gateway.cli.normalizer import build_gazetteer_file
 from gateway.outbox import jobs
 from gateway.outbox.sync import StatusSync
 from gateway.records import Status
@@ -94,7 +94,7 @@ async def text(client: TestClient[Any, Any], runtime: Runtime, body: bytes) -> s
 
 
 async def settle(runtime: Runtime) -> None:
-    await runtime.pipeline().run_once()
+    await runtime.intake_worker().run_once()
     worker = runtime.outbox_worker()
     while await worker.run_once():
         pass

@@ -17,11 +17,10 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-import gateway.mail.threading  # noqa: F401 - registers the email thread finder with the pipeline.
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.log import mask_email
-from gateway.mail.compose import Sender, compose_reply
 from gateway.notifiers import Notifier, register
+from gateway.notifiers._mail_compose import Sender, compose_reply
 from gateway.records import Notification
 
 log = logging.getLogger(__name__)

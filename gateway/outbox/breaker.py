@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from gateway.settings import BreakerSettings
+from gateway.config.settings import BreakerSettings
 
 
 class CircuitBreaker:

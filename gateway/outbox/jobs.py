@@ -187,3 +187,31 @@ async def depth(engine: AsyncEngine) -> dict[str, int]:
     async with engine.connect() as conn:
         counts = {state: int(n) for state, n in await conn.execute(query)}
     return {state: counts.get(state, 0) for state in (PENDING, IN_FLIGHT, DONE, DEAD)}
+
+
+async def request_of_sent(conn: AsyncConnection, remote_ids: Sequence[str]) -> str | None:
+    """The request one of our sent messages (by the provider's id for it) belonged to."""
+    c = outbox.c
+    query = (
+        select(c.request_id)
+        .where(c.remote_id.in_(list(remote_ids)), c.kind == NOTIFY, c.request_id.is_not(None))
+        .limit(1)
+    )
+    found = (await conn.execute(query)).scalar_one_or_none()
+    return str(found) if found is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """A message we sent: the request it belonged to and the notifier that sent it."""
+
+    request_id: str | None
+    target: str
+
+
+async def sent_message(conn: AsyncConnection, remote_id: str) -> SentMessage | None:
+    """The notification the provider knows as ``remote_id``."""
+    c = outbox.c
+    query = select(c.request_id, c.target).where(c.kind == NOTIFY, c.remote_id == remote_id)
+    row = (await conn.execute(query)).first()
+    return SentMessage(row.request_id, row.target) if row is not None else None

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from gateway.config.settings import RetrySettings
 from gateway.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from gateway.settings import RetrySettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway import metrics
+from gateway.config.settings import OutboxSettings
 from gateway.connectors import Connector
 from gateway.errors import (
     ConfigError,
@@ -36,7 +37,6 @@ from gateway.outbox.policy import Dead, decide
 from gateway.outbox.settle import Outcome, record_dead, record_done
 from gateway.records import Media
 from gateway.rounds import repeat_rounds
-from gateway.settings import OutboxSettings
 from gateway.store import contacts, requests
 from gateway.store.codec import notification_from_json
 

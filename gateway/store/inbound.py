@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 RECEIVED = "received"
 UNPARSED = "unparsed"
+PROCESSED = "processed"
+FAILED = "failed"
+REPARSED = "reparsed"
 
 
 @dataclass(frozen=True, slots=True)

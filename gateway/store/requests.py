@@ -49,6 +49,13 @@ async def get_by_tracking_number(conn: AsyncConnection, number: str) -> ServiceR
     return None if row is None else from_row(row)
 
 
+async def id_by_tracking_number(conn: AsyncConnection, number: str) -> str | None:
+    """The gateway id of the request with tracking number ``number``."""
+    query = select(service_requests.c.id).where(service_requests.c.tracking_number == number)
+    found = (await conn.execute(query)).scalar_one_or_none()
+    return str(found) if found is not None else None
+
+
 async def get_by_case_id(conn: AsyncConnection, case_id: str) -> ServiceRequest | None:
     """The request the case system knows as ``case_id``."""
     query = select(service_requests).where(service_requests.c.case_id == case_id)

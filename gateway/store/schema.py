@@ -169,7 +169,7 @@ opt_outs = Table(
     Column("channel", String(64), primary_key=True),
     Column("address", String(320), primary_key=True),
     Column("opted_out_at", UtcDateTime(), nullable=False),
-    # "stop" (the resident asked) or the provider's error, e.g. "twilio 21610" or "twilio 30006".
+    # "stop" (the resident asked) or the provider's error, e.g. "twilio_status 21610".
     Column("reason", String(64), nullable=False),
 )
 

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.config.settings import Settings
 from gateway.errors import ConfigError
-from gateway.settings import Settings
 
 SERVICE_TYPES = ("realtime", "batch", "blackbox")
 

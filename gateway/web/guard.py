@@ -23,7 +23,7 @@ from sqlalchemy import case, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.settings import ServerSettings
+from gateway.config.settings import ServerSettings
 from gateway.store.schema import UtcDateTime, rate_limits
 
 log = logging.getLogger(__name__)

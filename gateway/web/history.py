@@ -8,21 +8,19 @@ spending it lists every request whose normalized reporter email or E.164 phone m
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from gateway.intake.replies import enqueue_notification
 from gateway.log import mask_address
 from gateway.records import Notification
-from gateway.replies import enqueue_notification
 from gateway.web import access
 from gateway.web.guard import CSRF_FIELD, client_address, within_limit
 from gateway.web.i18n import Labels, pick_language
+from gateway.web.pages import Pages
 from gateway.web.views import by_contact
 from normalizer.contact import normalize_email, normalize_phone
-
-if TYPE_CHECKING:
-    from gateway.web.pages import Pages
 
 log = logging.getLogger(__name__)
 

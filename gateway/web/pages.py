@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
-import jinja2
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.ingest import public_url
+from gateway.errors import IngestError
+from gateway.ingest.http import public_url
 from gateway.records import ServiceRequest
 from gateway.runtime import Runtime
 from gateway.web import form_input
@@ -137,9 +136,9 @@ class Pages:
         url = public_url(request, self.runtime.settings.server)
         try:
             receipt = await self.filer.file(found, lang, url)
-        except (SQLAlchemyError, OSError, RuntimeError):
+        except IngestError as exc:
             t = Labels(lang)
-            return self._refuse(request, lang, found, 503, {"form": t("error_storage")})
+            return self._refuse(request, lang, found, exc.status, {"form": t("error_storage")})
         number = receipt.tracking_number
         document = self.filer.document(found, lang, [])
         emailed = bool(document["email"])
@@ -219,30 +218,3 @@ def _service_view(service: Any, lang: str) -> dict[str, Any]:
         for a in sorted(service.attributes, key=lambda a: a.order)
     ]
     return {"code": service.code, "name": service.name(lang), "attributes": attributes}
-
-
-async def _static_cache(request: web.Request, response: web.StreamResponse) -> None:
-    if request.path.startswith("/static/") and response.status == 200:
-        response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}"
-
-
-def setup_pages(app: web.Application, runtime: Runtime, form: FormSettings) -> None:
-    """Templates, static files and the resident routes."""
-    from gateway.web.history import History
-
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
-    pages = Pages(runtime, form)
-    app.router.add_static("/static/", HERE / "static")
-    app.on_response_prepare.append(_static_cache)
-    app.router.add_get("/", _home)
-    app.router.add_get("/report", pages.show_form)
-    app.router.add_post("/report", pages.submit)
-    app.router.add_get("/report/suggest", pages.suggest)
-    app.router.add_get("/requests", pages.status)
-    app.router.add_get("/requests/{number}", pages.status, name="status")
-    History(pages).add_routes(app)
-
-
-async def _home(request: web.Request) -> web.Response:
-    query = f"?{request.query_string}" if request.query_string else ""
-    raise web.HTTPFound(f"/report{query}")

@@ -1,4 +1,4 @@
-"""Filing a checked form: photos to the media folder, the answers through the inbound writer,
+"""Filing a checked form: photos to the media folder, the answers through the ingest core,
 and, when the resident gave an email, a confirmation queued in the outbox.
 """
 
@@ -7,21 +7,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import logging
 from typing import Any
 
-from channels import ChannelContext, WebhookRequest
+from channels import ChannelContext, StoredMessage, WebhookRequest
 from channels.web_form import WebForm
 from gateway.fetchers import store_bytes
-from gateway.log import mask_address
+from gateway.ingest.core import storage_unavailable
+from gateway.intake.replies import enqueue_notification
 from gateway.records import Notification
-from gateway.replies import enqueue_notification
 from gateway.runtime import Runtime
-from gateway.store.inbound import Envelope, Receipt
 from gateway.web.form_input import FormInput, Photo
 from normalizer.contact import normalize_email, normalize_phone
-
-log = logging.getLogger(__name__)
 
 
 class FormFiler:
@@ -32,26 +28,16 @@ class FormFiler:
         self.channel = WebForm({}, ChannelContext(settings.city_name, settings.message))
         self.region = runtime.normalizer_settings.default_region
 
-    async def file(self, found: FormInput, language: str, url: str) -> Receipt:
-        """Store the report once per submission token; returns its receipt."""
-        media = [await asyncio.to_thread(self._save, photo) for photo in found.photos]
+    async def file(self, found: FormInput, language: str, url: str) -> StoredMessage:
+        """Store the report once per submission token, through the ingest core."""
+        try:
+            media = [await asyncio.to_thread(self._save, photo) for photo in found.photos]
+        except OSError as exc:
+            raise storage_unavailable(exc) from exc
         body = json.dumps(self.document(found, language, media), ensure_ascii=False).encode()
         headers = {"content-type": "application/json"}
-        messages = self.channel.parse(WebhookRequest("POST", url, headers, body))
-        receipts = await self.runtime.writer.store(
-            Envelope(self.channel.name, body, headers, url), messages
-        )
-        self.runtime.pipeline_wake.set()
-        log.info(
-            "inbound.stored",
-            extra={
-                "channel": self.channel.name,
-                "duplicate": receipts[0].duplicate,
-                "sender": mask_address(messages[0].sender),
-                "photos": len(media),
-            },
-        )
-        return receipts[0]
+        request = WebhookRequest("POST", url, headers, body)
+        return (await self.runtime.ingest.take(self.channel, request))[0]
 
     def document(
         self, found: FormInput, language: str, media: list[dict[str, Any]]

@@ -118,8 +118,8 @@ async def test_post_is_stored_once_without_its_key_and_answered(runtime: Runtime
     assert key.encode() not in rows[0].raw_body
     message = rows[0].message
     assert message["channel"] == "open311"
-    assert message["extra"]["service_code"] == "pothole"
-    assert json.loads(message["extra"]["attributes"]) == {
+    assert message["declared"]["service_code"] == "pothole"
+    assert message["declared"]["attributes"] == {
         "SIZE": "large",
         "LOCATION_IN_ROAD": "crosswalk",
         "NEAR": ["manhole", "utility_patch"],
@@ -182,7 +182,7 @@ async def test_get_requests_after_the_pipeline(runtime: Runtime, fmt: str) -> No
             f"{BASE}/requests.json", data=post_form(key), headers={"Content-Type": FORM}
         )
         number = (await posted.json())[0]["service_request_id"]
-        assert await runtime.pipeline().run_once() == 1
+        assert await runtime.intake_worker().run_once() == 1
         listing = await read(await client.get(f"{BASE}/requests.{fmt}"), fmt)
         one = await read(await client.get(f"{BASE}/requests/{number}.{fmt}"), fmt)
         by_id = await read(
@@ -235,7 +235,7 @@ async def test_date_window_filters_on_requested_datetime(runtime: Runtime) -> No
         await client.post(
             f"{BASE}/requests.json", data=post_form(key), headers={"Content-Type": FORM}
         )
-        await runtime.pipeline().run_once()
+        await runtime.intake_worker().run_once()
         old = await client.get(
             f"{BASE}/requests.json",
             params={"start_date": "2020-01-01T00:00:00Z", "end_date": "2020-02-01T00:00:00-05:00"},
@@ -254,7 +254,7 @@ async def test_pages_of_requests_neither_repeat_nor_skip(runtime: Runtime) -> No
                 data=post_form(key, description=f"pothole number {n}"),
                 headers={"Content-Type": FORM},
             )
-        await runtime.pipeline().run_once()
+        await runtime.intake_worker().run_once()
         everything = await (await client.get(f"{BASE}/requests.json")).json()
         pages = [
             await (await client.get(f"{BASE}/requests.json?page={p}&page_size=2")).json()

@@ -45,8 +45,8 @@ async def test_fixture_reply_carries_its_thread_hints_and_photo(runtime: Runtime
     message = stored[0].message
     assert stored[0].provider_id == "<CAK9fLm2v7Qe3=fixture-la-20251014@mail.example.com>"
     assert message["sender"] == "luis.alvarado@example.com"
-    assert message["extra"]["plus_tag"] == "H4TL9P"
-    assert message["extra"]["in_reply_to"] == "<H4TL9P.1760450520@newport311.example.org>"
+    assert message["thread"]["plus_tag"] == "H4TL9P"
+    assert message["thread"]["in_reply_to"] == ["<H4TL9P.1760450520@newport311.example.org>"]
     assert message["extra"]["spf"] == "pass"
     assert message["media"][0]["content_type"] == "image/jpeg"
     assert message["media"][0]["size"] == 730

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from gateway.ingest.smtp import start_smtp
 from gateway.runtime import Runtime
-from gateway.smtp import start_smtp
 from gateway.store.schema import inbound_messages
 from tests.conftest import SHARED_DATA
 from tests.support import folder_only, make_settings, merge
@@ -170,7 +170,7 @@ async def test_a_bounce_is_stored_but_marked_never_to_answer(runtime: Runtime) -
     async with listening(runtime) as port:
         await talk(port, lambda c: c.sendmail("", ["311@localhost"], bounce))
         stored = await rows(runtime)
-    assert stored[0].message["extra"]["auto"] == "1"
+    assert stored[0].message["auto_reply"] == "bounce"
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:

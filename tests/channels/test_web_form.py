@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +94,9 @@ async def test_posted_without_js_is_stored_once_and_shows_the_tracking_number(
     message = rows[0].message
     assert message["channel"] == "web_form"
     assert message["sender"] == "sam.rivera@example.com"
-    assert message["extra"]["service_code"] == "pothole"
-    assert json.loads(message["extra"]["attributes"]) == {"size": "large"}
-    assert message["extra"]["language"] == "en"
+    assert message["declared"]["service_code"] == "pothole"
+    assert message["declared"]["attributes"] == {"size": "large"}
+    assert message["declared"]["language"] == "en"
     assert message["location"]["address"] == "280 Spring St"
     assert message["media"][0]["size"] == len(PNG)
     assert Path(message["media"][0]["path"]).read_bytes() == PNG
@@ -179,8 +178,8 @@ async def test_anonymous_report_carries_no_contact(runtime: Runtime) -> None:
             jobs = list(await conn.execute(select(outbox)))
         message = (await stored(runtime))[0].message
     assert message["sender"] == ""
-    assert message["extra"]["anonymous"] == "1"
-    assert "email" not in message["extra"] and "phone" not in message["extra"]
+    assert message["declared"]["anonymous"] is True
+    assert message["declared"]["email"] == "" and message["declared"]["phone"] == ""
     assert jobs == []
 
 
@@ -201,7 +200,7 @@ async def test_status_page_after_the_pipeline_and_for_unknown_numbers(runtime: R
         _, csrf, submission = await open_form(client)
         posted = await client.post("/report", data=multipart(report(csrf, submission)))
         number = str(posted.url).split("/requests/")[1].split("?")[0]
-        await runtime.pipeline().run_once()
+        await runtime.intake_worker().run_once()
         page = await client.get(f"/requests/{number.lower()}", params={"lang": "es"})
         unknown = await client.get("/requests/ZZZZZZ")
         lookup = await client.get("/requests", params={"number": number}, allow_redirects=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.catalog import find_service, load_catalog
+from gateway.config.catalog import find_service, load_catalog
 from gateway.errors import ConfigError
 from tests.conftest import REPO_ROOT
 

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from gateway.config.settings import normalize_database_url
 from gateway.outbox import jobs
 from gateway.records import Reporter, ServiceRequest
 from gateway.runtime import Runtime
-from gateway.settings import normalize_database_url
 from gateway.store.database import make_engine
 from gateway.store.inbound import Envelope, insert_unparsed
 from gateway.store.migrate import upgrade

@@ -11,10 +11,10 @@ from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
+from gateway.config.settings import normalize_database_url
 from gateway.outbox import jobs
 from gateway.records import Reporter, ServiceRequest
 from gateway.runtime import Runtime
-from gateway.settings import normalize_database_url
 from gateway.store.migrate import head_revision
 from gateway.store.requests import insert_request
 from gateway.store.schema import outbox

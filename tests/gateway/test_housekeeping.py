@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from gateway.housekeeping import sweep
-from gateway.mail.replay import claim_token
 from gateway.store.database import make_engine
 from gateway.store.schema import access_codes, rate_limits
+from gateway.store.tokens import claim_token
 
 WINDOW = timedelta(hours=1)
 

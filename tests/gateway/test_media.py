@@ -26,7 +26,7 @@ async def file_a_report_with_a_photo(runtime: Runtime, tmp_path: Path) -> dict[s
         fields = report(csrf, submission)
         resp = await client.post("/report", data=multipart(fields, [("p.png", PNG, "image/png")]))
         assert resp.status == 200
-        assert await runtime.pipeline().run_once() == 1
+        assert await runtime.intake_worker().run_once() == 1
         await runtime.outbox_worker().run_once()
         (case,) = (tmp_path / "cases").glob("*.json")
         return dict(json.loads(case.read_text()))

@@ -10,9 +10,16 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import select
 
+from gateway.intake.replies import reply_notifier
 from gateway.outbox import jobs
-from gateway.records import InboundMessage, Location, NormalizedReport, OpenRequest
-from gateway.replies import reply_notifier
+from gateway.records import (
+    Declared,
+    InboundMessage,
+    Location,
+    MailThread,
+    NormalizedReport,
+    OpenRequest,
+)
 from gateway.runtime import Runtime
 from gateway.store import requests
 from gateway.store.inbound import Envelope
@@ -50,7 +57,7 @@ async def test_stored_message_becomes_a_request_with_history_and_one_job_per_con
     runtime: Runtime,
 ) -> None:
     (number,) = await store(runtime, sms("SM1", "  big hole on spring st  "))
-    assert await runtime.pipeline().run_once() == 1
+    assert await runtime.intake_worker().run_once() == 1
     async with runtime.engine.connect() as conn:
         request = await requests.get_by_tracking_number(conn, number)
         assert request is not None
@@ -69,7 +76,7 @@ async def test_stored_message_becomes_a_request_with_history_and_one_job_per_con
 
 async def test_processing_twice_files_nothing_twice(runtime: Runtime) -> None:
     await store(runtime, sms("SM1", "one"), sms("SM2", "two"))
-    pipeline = runtime.pipeline()
+    pipeline = runtime.intake_worker()
     assert await pipeline.run_once() == 2
     assert await pipeline.run_once() == 0
     await store(runtime, sms("SM1", "one"))  # the provider retried
@@ -91,9 +98,9 @@ async def test_a_message_the_normalizer_chokes_on_is_flagged_and_the_rest_go_on(
         return await runtime.normalizer()(message, open_requests, now)
 
     await store(runtime, sms("SM1", "fine"), sms("SM2", "poison"), sms("SM3", "also fine"))
-    pipeline = runtime.pipeline()
-    pipeline.intake.normalize = fragile
-    assert await pipeline.run_once() == 3
+    worker = runtime.intake_worker()
+    worker.router.normalize = fragile
+    assert await worker.run_once() == 3
     async with runtime.engine.connect() as conn:
         states = dict(
             (r.provider_id, (r.state, r.error))
@@ -116,7 +123,7 @@ async def test_the_normalizer_is_wired_in_after_the_ack(runtime: Runtime) -> Non
         "SMhole": fixture_text("sms_inbound.form"),
     }
     numbers = await store(runtime, *(sms(sid, text) for sid, text in texts.items()))
-    await runtime.pipeline().run_once()
+    await runtime.intake_worker().run_once()
     async with runtime.engine.connect() as conn:
         gas, spanish, hole = [
             await requests.get_by_tracking_number(conn, number) for number in numbers
@@ -137,15 +144,15 @@ async def test_what_a_form_states_outranks_what_the_text_suggests(runtime: Runti
         sender="ana@example.org",
         text="the lamp post light has been out for a week",
         location=Location(address="280 Spring St", source="resident", confidence=0.5),
-        extra={
-            "service_code": "pothole",
-            "language": "es",
-            "phone": "(401) 555-0199",
-            "attributes": '{"size": "large"}',
-        },
+        declared=Declared(
+            service_code="pothole",
+            language="es",
+            phone="(401) 555-0199",
+            attributes={"size": "large"},
+        ),
     )
     (number,) = await store(runtime, message)
-    await runtime.pipeline().run_once()
+    await runtime.intake_worker().run_once()
     async with runtime.engine.connect() as conn:
         request = await requests.get_by_tracking_number(conn, number)
     assert request is not None
@@ -169,10 +176,10 @@ async def test_an_auto_reply_that_belongs_to_no_request_opens_none(runtime: Runt
         provider_id="<ooo@example.org>",
         sender="ana@example.org",
         text="I am out of the office until Monday.",
-        extra={"auto": "1"},
+        auto_reply="auto-reply",
     )
     await store(runtime, bounce)
-    assert await runtime.pipeline().run_once() == 1
+    assert await runtime.intake_worker().run_once() == 1
     async with runtime.engine.connect() as conn:
         kept = (await conn.execute(select(inbound_messages))).one()
         made = list(await conn.execute(select(service_requests.c.id)))
@@ -187,10 +194,10 @@ async def test_an_email_confirmation_joins_the_residents_thread(runtime: Runtime
         sender="ana@example.org",
         text="There is a pothole at 280 Spring St.",
         subject="Pothole on Spring St",
-        extra={"references": "<older@example.org>"},
+        thread=MailThread(references=("<older@example.org>",)),
     )
     (number,) = await store(runtime, mail)
-    await runtime.pipeline().run_once()
+    await runtime.intake_worker().run_once()
     (note,) = await jobs.list_jobs(runtime.engine, kind=jobs.NOTIFY)
     assert note.target == "email" and note.payload["to"] == "ana@example.org"
     assert note.payload["thread"] == {

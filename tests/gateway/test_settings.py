@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.settings import load_settings
+from gateway.config.settings import load_settings
 from tests.support import write_config
 
 

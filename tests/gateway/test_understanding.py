@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from gateway.catalog import load_catalog
-from gateway.errors import ConfigError
-from gateway.understanding import (
+from gateway.config.catalog import load_catalog
+from gateway.config.normalizer import (
     NormalizerSettings,
     load_normalizer,
     parse_normalizer_settings,
 )
+from gateway.errors import ConfigError
 from tests.conftest import REPO_ROOT
 
 

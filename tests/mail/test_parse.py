@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from channels._mail.message import MediaLimits
+from channels._mail.parse import parse_email
 from gateway.errors import MalformedPayload
-from gateway.mail.message import MediaLimits
-from gateway.mail.parse import parse_email
-from gateway.records import InboundMessage
+from gateway.records import InboundMessage, MailThread
 from tests.conftest import SHARED_DATA
 
 EMAILS = sorted((SHARED_DATA / "emails").glob("*.eml"))
@@ -45,7 +45,9 @@ def test_every_sample_parses_or_gives_a_reason(case: Path) -> None:
     assert 0 < len(message.provider_id) <= 255
     assert message.text or message.subject or message.media
     # Everything stored must be encodable as UTF-8 (PostgreSQL JSON).
-    for value in (message.text, message.subject or "", *message.extra.values()):
+    thread = message.thread or MailThread()
+    strings = [*thread.in_reply_to, *thread.references, thread.plus_tag, message.auto_reply]
+    for value in (message.text, message.subject or "", *message.extra.values(), *strings):
         value.encode("utf-8")
 
 
@@ -58,7 +60,7 @@ def test_a_plain_report_is_read() -> None:
     )
     assert message.text == "There is a pothole at 12 Elm St."
     assert message.extra["from_name"] == "Dana"
-    assert "auto" not in message.extra
+    assert message.auto_reply == ""
 
 
 def test_html_only_mail_becomes_text() -> None:
@@ -93,19 +95,18 @@ def test_photos_are_media_within_the_limits() -> None:
 )
 def test_machine_mail_is_marked_never_to_answer(headers: dict[str, str], reason: str) -> None:
     message = parse(mail(**headers))
-    assert message.extra["auto"] == "1"
-    assert message.extra["auto_reason"] == reason
+    assert message.auto_reply == reason
 
 
 def test_out_of_office_and_bounces_and_our_own_ids_are_marked() -> None:
     ooo = mail()
     ooo.replace_header("Subject", "Out of Office: back Monday")
-    assert parse(ooo).extra["auto_reason"] == "auto-reply"
-    assert parse(mail(), envelope_from="").extra["auto_reason"] == "bounce"
+    assert parse(ooo).auto_reply == "auto-reply"
+    assert parse(mail(), envelope_from="").auto_reply == "bounce"
     own = mail()
     own.replace_header("Message-ID", "<311gw.abc@city.example>")
-    assert parse(own).extra["auto_reason"] == "own"
-    assert "auto" not in parse(mail(Auto_Submitted="no")).extra
+    assert parse(own).auto_reply == "own"
+    assert parse(mail(Auto_Submitted="no")).auto_reply == ""
 
 
 def test_thread_hints_and_verdicts_are_kept() -> None:
@@ -117,9 +118,10 @@ def test_thread_hints_and_verdicts_are_kept() -> None:
         ),
         envelope_to=["311+k7m2qx@city.example"],
     )
-    assert message.extra["in_reply_to"] == "<311gw.1@city.example>"
-    assert message.extra["references"] == "<a@x.org> <311gw.1@city.example>"
-    assert message.extra["plus_tag"] == "K7M2QX"
+    assert message.thread is not None
+    assert message.thread.in_reply_to == ("<311gw.1@city.example>",)
+    assert message.thread.references == ("<a@x.org>", "<311gw.1@city.example>")
+    assert message.thread.plus_tag == "K7M2QX"
     assert (message.extra["spf"], message.extra["dkim"]) == ("pass", "fail")
 
 

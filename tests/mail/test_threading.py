@@ -9,19 +9,18 @@ from email.policy import SMTP
 import pytest
 from sqlalchemy import select
 
-import gateway.mail.threading  # noqa: F401 - registers the finder.
-from gateway.mail.message import MediaLimits
-from gateway.mail.parse import parse_email
-from gateway.mail.replay import claim_token, forget_tokens
+from channels._mail.message import MediaLimits
+from channels._mail.parse import parse_email
+from gateway.config.settings import OutboxSettings
+from gateway.intake.replies import enqueue_notification
+from gateway.intake.threads import find_thread
 from gateway.notifiers.email import EmailNotifier
 from gateway.outbox.worker import OutboxWorker
 from gateway.records import InboundMessage, Notification, Reporter, ServiceRequest
-from gateway.replies import enqueue_notification
-from gateway.settings import OutboxSettings
 from gateway.store.database import make_engine
 from gateway.store.requests import insert_request
 from gateway.store.schema import outbox
-from gateway.threads import find_thread
+from gateway.store.tokens import claim_token, forget_tokens
 from tests.fakes.smtp_sink import smtp_sink
 
 RESIDENT_ID = "<first-report@example.org>"

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from gateway.catalog import load_catalog
-from gateway.records import Service
-from gateway.understanding import (
+from gateway.config.catalog import load_catalog
+from gateway.config.normalizer import (
     NormalizerSettings,
     load_normalizer,
     save_model,
     write_gazetteer,
 )
-from normalizer.classifier import train_model
+from gateway.records import Service
+from normalizer.category_model import train_model
 from normalizer.gazetteer import build_gazetteer, gazetteer_to_json
-from normalizer.pipeline import NormalizerContext
+from normalizer.normalize import NormalizerContext
 from tests.conftest import REPO_ROOT, SHARED_DATA, SHARED_FIXTURES
 
 NEWPORT = SHARED_DATA / "311_samples" / "newport_ri_seeclickfix.csv"

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gateway.config.normalizer import read_model, save_model
 from gateway.errors import ConfigError
 from gateway.records import Service
-from gateway.understanding import read_model, save_model
-from normalizer import classifier
-from normalizer.classifier import (
+from normalizer import category_model
+from normalizer.category_model import (
     KEYWORD_SCALE,
     MAX_CHARS,
     MODEL_VERSION,
@@ -25,7 +25,7 @@ from normalizer.classifier import (
 )
 from normalizer.classify import build_classifier, classify, map_labels
 from normalizer.keywords import build_keyword_index, keyword_hits, keyword_scores
-from normalizer.pipeline import NormalizerContext
+from normalizer.normalize import NormalizerContext
 from tests.normalizer.conftest import newport_rows, twilio_form
 
 
@@ -103,7 +103,7 @@ def test_cached_word_rows_score_like_cutting_every_ngram(
     model = ctx.classifier.model
     assert model is not None
     # A tiny cache forces rows to be dropped and reused between texts.
-    monkeypatch.setattr(classifier, "CACHE_WORDS", MAX_CHARS + 5)
+    monkeypatch.setattr(category_model, "CACHE_WORDS", MAX_CHARS + 5)
     analyzers = Analyzers.of(model)
     for text in TEXTS * 2:
         hits = keyword_hits(text[:MAX_CHARS], model.keywords)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.catalog import load_catalog
+from gateway.config.catalog import load_catalog
 from normalizer.classify import build_classifier, classify
 from tests.conftest import REPO_ROOT
 

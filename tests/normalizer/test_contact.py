@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.records import InboundMessage
+from gateway.records import Declared, InboundMessage
 from normalizer.contact import build_reporter, normalize_email, normalize_phone
 from tests.normalizer.conftest import twilio_form
 
@@ -44,7 +44,7 @@ def test_normalize_email(raw: str, expected: str | None) -> None:
 def test_whatsapp_reporter_keeps_scheme_in_reply_address() -> None:
     form = twilio_form("whatsapp_text.form")
     message = InboundMessage(
-        "twilio_sms", "SM1", form["From"], form["Body"], extra={"ProfileName": form["ProfileName"]}
+        "twilio_sms", "SM1", form["From"], form["Body"], sender_name=form["ProfileName"]
     )
     reporter = build_reporter(message, "es")
     assert reporter.phone == "+14015550185"
@@ -66,7 +66,7 @@ def test_email_reporter() -> None:
 
 def test_anonymous_reporter_carries_no_contact() -> None:
     message = InboundMessage(
-        "twilio_sms", "SM2", "+14015550123", "pothole", extra={"anonymous": "1", "name": "Bo"}
+        "twilio_sms", "SM2", "+14015550123", "pothole", declared=Declared(anonymous=True, name="Bo")
     )
     reporter = build_reporter(message, "en")
     assert reporter.anonymous

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.catalog import load_catalog
+from gateway.config.catalog import load_catalog
 from normalizer.classify import build_classifier, classify
 from normalizer.keywords import build_keyword_index, keyword_hits, phrase_specificity
 from tests.conftest import REPO_ROOT

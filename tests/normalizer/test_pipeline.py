@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.records import InboundMessage, Location, OpenRequest
+from gateway.records import Declared, InboundMessage, Location, OpenRequest
 from normalizer.duplicates import find_duplicate
-from normalizer.pipeline import NormalizerContext, normalize
+from normalizer.normalize import NormalizerContext, normalize
 from tests.normalizer.conftest import twilio_form
 
 NOW = datetime(2025, 10, 14, 13, 0, tzinfo=UTC)
 
 
-def _sms(fixture: str, **extra: str) -> InboundMessage:
+def _sms(fixture: str, declared: Declared | None = None) -> InboundMessage:
     form = twilio_form(fixture)
-    return InboundMessage("twilio_sms", "SM" + fixture, form["From"], form["Body"], extra=extra)
+    return InboundMessage(
+        "twilio_sms", "SM" + fixture, form["From"], form["Body"], declared=declared or Declared()
+    )
 
 
 async def test_pothole_sms_is_understood(ctx: NormalizerContext) -> None:
@@ -52,7 +54,7 @@ async def test_provider_location_wins(ctx: NormalizerContext) -> None:
 
 
 async def test_anonymous_message(ctx: NormalizerContext) -> None:
-    report = await normalize(_sms("sms_inbound.form", anonymous="1"), ctx, now=NOW)
+    report = await normalize(_sms("sms_inbound.form", Declared(anonymous=True)), ctx, now=NOW)
     assert report.reporter.anonymous and report.reporter.phone is None
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
-from gateway.mail import LOOP_HEADER
 from gateway.notifiers.email import EmailNotifier
-from gateway.records import Notification
+from gateway.records import LOOP_HEADER, Notification
 from tests.fakes.smtp_sink import smtp_sink
 
 RESIDENT_ID = "<CAK9fLm2v7Qe3=resident@mail.example.com>"

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.config.settings import BreakerSettings, OutboxSettings, RetrySettings
 from gateway.outbox import jobs
 from gateway.records import Location, Reporter, ServiceRequest, Status
-from gateway.settings import BreakerSettings, OutboxSettings, RetrySettings
 from gateway.store import requests
 from gateway.tracking import tracking_number_for
 from tests.fakes.crm import FakeCrm

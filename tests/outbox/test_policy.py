@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from gateway.config.settings import BreakerSettings, RetrySettings
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.outbox.breaker import CircuitBreaker
 from gateway.outbox.policy import Dead, Retry, backoff_seconds, decide
-from gateway.settings import BreakerSettings, RetrySettings
 
 RETRY = RetrySettings(base_seconds=2, max_backoff_seconds=3600, horizon_hours=72)
 NOW = datetime(2025, 10, 14, 12, 0, tzinfo=UTC)

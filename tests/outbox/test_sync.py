@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.config.settings import load_settings
 from gateway.connectors.open311 import Open311Connector
 from gateway.outbox import jobs
 from gateway.outbox.sync import StatusSync
 from gateway.outbox.worker import OutboxWorker
-from gateway.settings import load_settings
 from gateway.store import requests
 from gateway.store.database import make_engine
 from tests.conftest import REPO_ROOT

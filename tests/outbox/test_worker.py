@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.config.settings import OutboxSettings
 from gateway.connectors.open311 import Open311Connector
 from gateway.outbox import jobs
 from gateway.outbox.worker import OutboxWorker
-from gateway.settings import OutboxSettings
 from gateway.store import requests
 from gateway.store.database import make_engine
 from gateway.store.schema import service_requests

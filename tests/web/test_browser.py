@@ -79,7 +79,7 @@ async def test_with_javascript_the_service_is_suggested_and_the_report_filed(
         number = await page.locator("#tracking-number").inner_text()
         assert len(number) == 6
         assert await page.locator("#status").inner_text() == "Received"
-        await runtime.pipeline().run_once()
+        await runtime.intake_worker().run_once()
         await page.goto(f"{base}/requests/{number}?lang=es")
         assert await page.locator("#status").inner_text() == "Aceptada"
         assert "Bache" in await page.content()

@@ -50,7 +50,7 @@ async def test_code_by_sms_lists_the_form_and_the_sms_request(runtime: Runtime) 
         by_sms = (await (await post_twilio(client, SMS.read_bytes())).text()).split(
             "Tracking number "
         )[1][:6]
-        while await runtime.pipeline().run_once():
+        while await runtime.intake_worker().run_once():
             pass
         sent = await ask(client, "401-555-0123")
         assert sent.status == 200
@@ -81,7 +81,7 @@ async def test_code_by_sms_lists_the_form_and_the_sms_request(runtime: Runtime) 
 async def test_link_by_email_works_once_and_a_get_spends_nothing(runtime: Runtime) -> None:
     async with serve(runtime) as client:
         number = await file_on_form(client, email="sam.rivera@example.com")
-        await runtime.pipeline().run_once()
+        await runtime.intake_worker().run_once()
         assert (await ask(client, "Sam.Rivera@example.com")).status == 200
         [job] = await access_jobs(runtime)
         assert job.target == "email"

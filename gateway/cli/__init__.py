@@ -1,0 +1,1 @@
+"""``python -m gateway``: the command line, one module per group of commands."""

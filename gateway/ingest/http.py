@@ -1,0 +1,89 @@
+"""The ingest core over HTTP: one aiohttp handler per channel webhook route.
+
+Size and type are checked before the body is read (413, 415); the rest of the contract is the
+core's (``gateway.ingest.core``). The answer is the channel's own acknowledgement, or its own
+rejection, or the gateway's one error shape ``{"error": code, "reason": text}``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from aiohttp import web
+
+from channels import Channel, WebhookRequest
+from gateway.config.settings import ServerSettings
+from gateway.errors import IngestError, PayloadTooLarge, UnsupportedMediaType
+from gateway.ingest.core import IngestCore
+
+
+class WebhookHandler:
+    """The aiohttp handler for one channel's webhook route."""
+
+    def __init__(self, channel: Channel, core: IngestCore, server: ServerSettings) -> None:
+        self.channel = channel
+        self.core = core
+        self.server = server
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        try:
+            req = await read_request(request, self.channel, self.server)
+        except IngestError as exc:
+            self.core.rejected(self.channel, exc)
+            return error_response(exc.status, exc.code, exc.reason)
+        try:
+            stored = await self.core.take(self.channel, req, started)
+        except IngestError as exc:
+            ack = self.channel.reject(req, exc)
+            if ack is not None:
+                return web.Response(text=ack.body, status=exc.status, content_type=ack.content_type)
+            return error_response(exc.status, exc.code, exc.reason)
+        ack = self.channel.acknowledge(req, stored)
+        return web.Response(text=ack.body, status=ack.status, content_type=ack.content_type)
+
+
+async def read_request(
+    request: web.Request, channel: Channel, server: ServerSettings
+) -> WebhookRequest:
+    """The body, read only when its type is the channel's and within the size limit."""
+    limit = server.max_body_bytes
+    if request.content_type not in channel.content_types:
+        raise UnsupportedMediaType(
+            f"Content-Type {request.content_type!r} is not one of {channel.content_types}"
+        )
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"body of {request.content_length} bytes exceeds {limit}")
+    body = bytearray()
+    while chunk := await request.content.read(65536):
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"body exceeds {limit} bytes")
+    return WebhookRequest(
+        method=request.method,
+        public_url=public_url(request, server),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=bytes(body),
+        query=dict(request.query),
+    )
+
+
+def public_url(request: web.Request, server: ServerSettings) -> str:
+    """The URL the provider called (and signed): configured, proxied, or as seen."""
+    if server.public_url:
+        return server.public_url + request.path_qs
+    if server.trust_proxy:
+        proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+        host = request.headers.get("X-Forwarded-Host") or request.host
+        return f"{proto}://{host.split(',')[0].strip()}{request.path_qs}"
+    return str(request.url)
+
+
+def error_response(status: int, code: str, reason: str) -> web.Response:
+    """The gateway's one error shape: ``{"error": code, "reason": text}``."""
+    return web.Response(
+        text=json.dumps({"error": code, "reason": reason}),
+        status=status,
+        content_type="application/json",
+    )

@@ -1,0 +1,48 @@
+"""Which existing request a message continues, if any.
+
+An email continues a request when its In-Reply-To / References name one of our outgoing
+Message-IDs (kept as the notify job's ``remote_id``), or when it was sent to ``311+K7M2QX@…``.
+The From header alone is a claim, not an identity: it never links a message to anyone's history.
+An SMS answering our question is found by the conversation instead (``gateway.intake.route``).
+A channel family with threads of its own (a Slack thread, an X conversation) adds a finder to
+``FINDERS``; the router asks them in turn before treating a message as a new report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.outbox import jobs
+from gateway.records import InboundMessage
+from gateway.store import requests
+
+ThreadFinder = Callable[[AsyncConnection, InboundMessage], Awaitable[str | None]]
+
+
+async def find_email_thread(conn: AsyncConnection, message: InboundMessage) -> str | None:
+    """The request an email replies to, by our Message-ID or by its plus-address."""
+    thread = message.thread
+    if thread is None:
+        return None
+    named = [*thread.in_reply_to, *reversed(thread.references)]
+    if named:
+        request_id = await jobs.request_of_sent(conn, named[:50])
+        if request_id is not None:
+            return request_id
+    if thread.plus_tag:
+        return await requests.id_by_tracking_number(conn, thread.plus_tag)
+    return None
+
+
+FINDERS: tuple[ThreadFinder, ...] = (find_email_thread,)
+
+
+async def find_thread(conn: AsyncConnection, message: InboundMessage) -> str | None:
+    """The request ``message`` continues, according to the first finder that knows."""
+    for finder in FINDERS:
+        request_id = await finder(conn, message)
+        if request_id is not None:
+            return request_id
+    return None

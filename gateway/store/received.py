@@ -1,0 +1,153 @@
+"""Stored messages after the acknowledgement: the intake worker's claims and settlements, and
+what staff list and parse again."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.records import InboundMessage
+from gateway.store.codec import message_from_json
+from gateway.store.inbound import FAILED, RECEIVED, UNPARSED, Envelope
+from gateway.store.schema import inbound_messages
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A received message taken by the intake worker, decoded as its channel parsed it."""
+
+    id: int
+    message: InboundMessage
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What became of one claimed message: its new state, its request, or why it failed."""
+
+    inbound_id: int
+    state: str
+    request_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSummary:
+    """One stored message as staff list it."""
+
+    id: int
+    channel: str
+    provider_id: str
+    state: str
+    received_at: datetime
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRaw:
+    """A stored message's raw request, enough to parse it again."""
+
+    id: int
+    channel: str
+    state: str
+    envelope: Envelope
+
+
+async def claim_received(conn: AsyncConnection, limit: int, after_id: int = 0) -> list[Claimed]:
+    """Lock up to ``limit`` received messages past ``after_id`` (skipping others' locks)."""
+    c = inbound_messages.c
+    query = (
+        select(c.id, c.message, c.raw_body, c.received_at)
+        .where(c.state == RECEIVED, c.id > after_id)
+        .order_by(c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [
+        Claimed(row.id, message_from_json(row.message, row.raw_body), row.received_at)
+        for row in await conn.execute(query)
+    ]
+
+
+async def received_ids(conn: AsyncConnection, limit: int) -> list[int]:
+    """The oldest received messages' ids."""
+    c = inbound_messages.c
+    query = select(c.id).where(c.state == RECEIVED).order_by(c.id).limit(limit)
+    return [row.id for row in await conn.execute(query)]
+
+
+# One statement settles a whole batch of inbound rows, each with its own outcome.
+_SETTLE = (
+    update(inbound_messages)
+    .where(inbound_messages.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        request_id=bindparam("b_request"),
+        error=bindparam("b_error"),
+        processed_at=bindparam("b_now"),
+    )
+)
+
+
+async def settle(conn: AsyncConnection, settled: Sequence[Settlement], now: datetime) -> None:
+    """Record each message's outcome in one statement."""
+    rows = [
+        {
+            "b_id": s.inbound_id,
+            "b_state": s.state,
+            "b_request": s.request_id,
+            "b_error": s.error,
+            "b_now": now,
+        }
+        for s in settled
+    ]
+    if rows:
+        await conn.execute(_SETTLE, rows)
+
+
+async def original_message(
+    conn: AsyncConnection, channel: str, provider_id: str
+) -> InboundMessage | None:
+    """The message a request was made from, as its channel parsed it."""
+    c = inbound_messages.c
+    query = select(c.message).where(c.channel == channel, c.provider_id == provider_id)
+    data = (await conn.execute(query)).scalar_one_or_none()
+    return message_from_json(data) if data else None
+
+
+async def list_inbound(
+    engine: AsyncEngine, *, flagged_only: bool = False, limit: int = 100
+) -> list[InboundSummary]:
+    """Stored messages, newest first; with ``flagged_only`` those flagged for staff."""
+    c = inbound_messages.c
+    query = select(c.id, c.channel, c.provider_id, c.state, c.received_at, c.error)
+    if flagged_only:
+        query = query.where(c.state.in_([UNPARSED, FAILED]))
+    query = query.order_by(c.id.desc()).limit(limit)
+    async with engine.connect() as conn:
+        return [InboundSummary(*row) for row in await conn.execute(query)]
+
+
+async def get_raw(conn: AsyncConnection, inbound_id: int) -> StoredRaw | None:
+    """The raw request stored as message ``inbound_id``."""
+    row = (
+        await conn.execute(select(inbound_messages).where(inbound_messages.c.id == inbound_id))
+    ).first()
+    if row is None:
+        return None
+    envelope = Envelope(row.channel, row.raw_body, dict(row.headers), row.public_url)
+    return StoredRaw(row.id, row.channel, row.state, envelope)
+
+
+async def set_state(
+    conn: AsyncConnection, inbound_id: int, state: str, error: str | None = None
+) -> None:
+    """Move one stored message to ``state``, with the reason when it is flagged."""
+    values = {"state": state, "error": error[:2000] if error else None}
+    await conn.execute(
+        update(inbound_messages).where(inbound_messages.c.id == inbound_id).values(**values)
+    )

@@ -1,0 +1,114 @@
+"""The web process: every channel's webhook, health, readiness and metrics (aiohttp)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from gateway import metrics
+from gateway.errors import IngestError
+from gateway.ingest.http import WebhookHandler, error_response
+from gateway.media import MediaFiles
+from gateway.outbox import jobs
+from gateway.runtime import Runtime
+from gateway.store.migrate import current_revision, head_revision
+from gateway.web.case_status import ROUTE as STATUS_ROUTE
+from gateway.web.case_status import StatusWebhook
+from gateway.web.routes import setup as setup_web
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Render every failure in the gateway's one error shape; a 500 is always our bug."""
+    try:
+        return await handler(request)
+    except IngestError as exc:
+        return error_response(exc.status, exc.code, exc.reason)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+    except Exception:
+        log.exception("http.internal_error", extra={"path": request.path})
+        return error_response(500, "internal_error", "the gateway failed; this is our bug")
+
+
+def create_app(runtime: Runtime) -> web.Application:
+    """The aiohttp application for ``runtime``'s settings and enabled channels."""
+    # The ingest handler enforces the body limit itself, to answer 413 in our error shape.
+    app = web.Application(
+        middlewares=[errors_middleware],
+        client_max_size=runtime.settings.server.max_body_bytes + 1,
+    )
+    app[RUNTIME] = runtime
+    for channel in runtime.channels():
+        if channel.route is None:
+            continue
+        handler = WebhookHandler(channel, runtime.ingest, runtime.settings.server)
+        for method in channel.methods:
+            app.router.add_route(method, channel.route, handler.handle)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_view)
+    MediaFiles(runtime.settings.media_folder).add_routes(app)
+    if runtime.settings.status_webhook_secret_env:
+        hook = StatusWebhook(runtime.engine, runtime.settings)
+        app.router.add_post(STATUS_ROUTE, hook.handle)
+    setup_web(app, runtime)
+    app.on_startup.append(_start_writer)
+    app.on_cleanup.append(_stop_writer)
+    return app
+
+
+async def _start_writer(app: web.Application) -> None:
+    runtime = app[RUNTIME]
+    # The triage before every ack needs the language model: load it before the first request,
+    # off the event loop, rather than during one.
+    await asyncio.to_thread(lambda: runtime.normalizer_context)
+    await runtime.writer.start()
+
+
+async def _stop_writer(app: web.Application) -> None:
+    await app[RUNTIME].writer.stop()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: the database answers and its schema is the one this code expects."""
+    engine = request.app[RUNTIME].engine
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        current = await current_revision(engine)
+    except Exception as exc:
+        log.warning("readyz.database_unreachable", extra={"error": repr(exc)})
+        return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+    expected = head_revision()
+    if current != expected:
+        body = {"status": "unavailable", "migrations": {"current": current, "expected": expected}}
+        return web.json_response(body, status=503)
+    return web.json_response({"status": "ready", "migration": current})
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    """Prometheus exposition, with the outbox depth read fresh from the database."""
+    try:
+        for state, count in (await jobs.depth(request.app[RUNTIME].engine)).items():
+            metrics.OUTBOX_DEPTH.labels(state).set(count)
+    except Exception:
+        log.warning("metrics.outbox_depth_unavailable", exc_info=True)
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,1 @@
+"""The Open311 GeoReport v2 server: discovery, services, requests (GET and POST), tokens."""
