@@ -14,7 +14,7 @@ from gateway.runtime import Runtime
 from gateway.store.schema import inbound_messages
 from tests.conftest import SHARED_FIXTURES
 from tests.support import FORM, serve
-from tests.web.support import JURISDICTION, as_text, new_key, open311_runtime, xml_data
+from tests.gateway.web.support import JURISDICTION, as_text, new_key, open311_runtime, xml_data
 
 FIXTURES = SHARED_FIXTURES / "open311"
 BASE = "/open311/v2"

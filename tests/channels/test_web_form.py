@@ -12,7 +12,7 @@ from sqlalchemy import select
 from gateway.runtime import Runtime
 from gateway.store.schema import inbound_messages, outbox
 from tests.support import serve
-from tests.web.support import form_runtime, hidden
+from tests.gateway.web.support import form_runtime, hidden
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

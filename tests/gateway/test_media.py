@@ -9,7 +9,7 @@ from pathlib import Path
 from gateway.runtime import Runtime
 from tests.channels.test_web_form import PNG, multipart, open_form, report
 from tests.support import make_settings, merge, serve
-from tests.web.support import form_overrides
+from tests.gateway.web.support import form_overrides
 
 PUBLIC = "https://311.example.gov"
 

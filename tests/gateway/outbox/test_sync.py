@@ -16,7 +16,7 @@ from gateway.store import requests
 from gateway.store.database import make_engine
 from tests.conftest import REPO_ROOT
 from tests.fakes.crm import FakeCrm
-from tests.outbox.conftest import fast_settings, seed
+from tests.gateway.outbox.conftest import fast_settings, seed
 
 SETTINGS, _ = load_settings(REPO_ROOT / "config" / "gateway.toml", env={})
 

@@ -14,7 +14,7 @@ from gateway.connectors.open311 import Open311Connector
 from gateway.connectors.webhook import WebhookConnector
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.records import ServiceRequest
-from tests.connectors.conftest import open311_options, webhook_options
+from tests.gateway.connectors.conftest import open311_options, webhook_options
 from tests.fakes.crm import FakeCrm
 
 

@@ -13,7 +13,7 @@ from gateway.connectors.open311 import Open311Connector
 from gateway.errors import PermanentDeliveryError
 from gateway.records import ServiceRequest
 from tests.conftest import SHARED_FIXTURES
-from tests.connectors.conftest import API_KEY
+from tests.gateway.connectors.conftest import API_KEY
 from tests.fakes.crm import FakeCrm
 from tests.fakes.georeport import form_fields
 

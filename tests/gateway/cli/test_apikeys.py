@@ -10,8 +10,8 @@ from sqlalchemy import select
 from gateway.store.database import make_engine
 from gateway.store.schema import api_keys
 from gateway.web import keys
-from tests.gateway.test_cli import Gateway, project
-from tests.web.support import open311_overrides
+from tests.gateway.cli.test_main import Gateway, project
+from tests.gateway.web.support import open311_overrides
 
 pytestmark = pytest.mark.timeout(120)
 

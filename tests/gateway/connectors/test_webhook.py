@@ -17,7 +17,7 @@ from gateway.connectors.webhook import WebhookConnector, encode_body, sign, veri
 from gateway.errors import PermanentDeliveryError
 from gateway.record_json import request_to_dict
 from gateway.records import ServiceRequest
-from tests.connectors.conftest import WEBHOOK_SECRET, webhook_options
+from tests.gateway.connectors.conftest import WEBHOOK_SECRET, webhook_options
 from tests.fakes.crm import FakeCrm
 
 

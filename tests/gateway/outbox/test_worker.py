@@ -19,7 +19,7 @@ from gateway.store import requests
 from gateway.store.database import make_engine
 from gateway.store.schema import service_requests
 from tests.fakes.crm import FakeCrm
-from tests.outbox.conftest import fast_settings, seed
+from tests.gateway.outbox.conftest import fast_settings, seed
 
 
 @pytest.fixture

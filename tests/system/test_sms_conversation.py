@@ -28,7 +28,7 @@ from gateway.store.schema import service_requests
 from tests.conftest import SHARED_DATA, SHARED_FIXTURES, TWILIO_TOKEN
 from tests.fakes.crm import FakeCrm
 from tests.fakes.twilio_api import FakeTwilioApi
-from tests.outbox.conftest import fast_settings
+from tests.gateway.outbox.conftest import fast_settings
 from tests.support import make_settings, post_twilio, serve
 
 ACCOUNT = "AC" + "1" * 32

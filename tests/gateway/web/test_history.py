@@ -14,7 +14,7 @@ from gateway.store.schema import access_codes, outbox
 from tests.channels.test_web_form import multipart, open_form, report
 from tests.conftest import SHARED_FIXTURES
 from tests.support import post_twilio, serve
-from tests.web.support import form_runtime, hidden
+from tests.gateway.web.support import form_runtime, hidden
 
 SMS = SHARED_FIXTURES / "twilio" / "sms_inbound.form"
 PHONE = "+14015550123"

@@ -13,7 +13,7 @@ import pytest
 from gateway.runtime import Runtime
 from tests.conftest import REPO_ROOT
 from tests.support import serve
-from tests.web.support import form_runtime
+from tests.gateway.web.support import form_runtime
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -14,7 +14,7 @@ from gateway.connectors import load_all
 from gateway.connectors.open311 import Open311Connector
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.records import Location, Reporter, ServiceRequest
-from tests.connectors.conftest import API_KEY, JURISDICTION, open311_options
+from tests.gateway.connectors.conftest import API_KEY, JURISDICTION, open311_options
 from tests.fakes.crm import FakeCrm
 
 
