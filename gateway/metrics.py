@@ -21,6 +21,6 @@ DELIVERIES = Counter(
     "Delivery attempts by connector and result (delivered, retry, dead).",
     ["connector", "result"],
 )
-PIPELINE = Counter(
-    "gateway_pipeline_total", "Inbound messages through the pipeline by result.", ["result"]
+INTAKE = Counter(
+    "gateway_intake_total", "Stored messages through the intake worker by result.", ["result"]
 )

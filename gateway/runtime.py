@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,7 +22,7 @@ from gateway import fetchers as fetcher_registry
 from gateway import notifiers as notifier_registry
 from gateway.config.catalog import load_catalog
 from gateway.config.normalizer import NormalizerSettings, load_normalizer, parse_normalizer_settings
-from gateway.config.settings import Settings
+from gateway.config.settings import PluginSettings, Settings
 from gateway.connectors import Connector
 from gateway.errors import ConfigError
 from gateway.fetchers import Fetcher
@@ -34,6 +35,7 @@ from gateway.intake.worker import IntakeWorker
 from gateway.notifiers import Notifier
 from gateway.outbox.sync import StatusSync
 from gateway.outbox.worker import OutboxWorker
+from gateway.plugin import Plugin
 from gateway.records import InboundMessage, NormalizedReport, OpenRequest, Service
 from gateway.store import conversations, tokens
 from gateway.store.database import make_engine
@@ -51,7 +53,7 @@ class Runtime:
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
         self.writer = InboundWriter(self.engine)
-        # Set by an ingest in this process so the pipeline starts at once instead of polling.
+        # Set by an ingest in this process so the intake worker starts at once instead of polling.
         self.intake_wake = asyncio.Event()
         self.outbox_wake = asyncio.Event()
         self._connectors: dict[str, Connector] | None = None
@@ -66,24 +68,15 @@ class Runtime:
 
     def channels(self) -> list[Channel]:
         """The enabled channels, built with their options; unknown names fail loudly."""
-        registry = channels.load_all()
         context = ChannelContext(self.settings.city_name, self.settings.message)
-        built = []
-        for plugin in self.settings.enabled_channels():
-            if plugin.name not in registry:
-                raise ConfigError(f"channels.{plugin.name}", "no such channel")
-            built.append(registry[plugin.name](plugin.options, context))
-        return built
+        enabled = self.settings.enabled_channels()
+        return list(_build("channel", channels.load_all(), enabled, context).values())
 
     def connectors(self) -> dict[str, Connector]:
         """The enabled connectors, built once per process."""
         if self._connectors is None:
-            registry = connector_registry.load_all()
-            self._connectors = {}
-            for plugin in self.settings.enabled_connectors():
-                if plugin.name not in registry:
-                    raise ConfigError(f"connectors.{plugin.name}", "no such connector")
-                self._connectors[plugin.name] = registry[plugin.name](plugin.options)
+            enabled = self.settings.enabled_connectors()
+            self._connectors = _build("connector", connector_registry.load_all(), enabled)
         return self._connectors
 
     @cached_property
@@ -93,12 +86,8 @@ class Runtime:
     def notifiers(self) -> dict[str, Notifier]:
         """The enabled notifiers, built once per process."""
         if self._notifiers is None:
-            registry = notifier_registry.load_all()
-            self._notifiers = {}
-            for plugin in self.settings.enabled_notifiers():
-                if plugin.name not in registry:
-                    raise ConfigError(f"notifiers.{plugin.name}", "no such notifier")
-                self._notifiers[plugin.name] = registry[plugin.name](plugin.options)
+            enabled = self.settings.enabled_notifiers()
+            self._notifiers = _build("notifier", notifier_registry.load_all(), enabled)
         return self._notifiers
 
     @cached_property
@@ -139,16 +128,12 @@ class Runtime:
     def fetchers(self) -> dict[str, Fetcher]:
         """The enabled media fetchers, built once per process."""
         if self._fetchers is None:
-            registry = fetcher_registry.load_all()
-            self._fetchers = {}
-            for plugin in self.settings.enabled_fetchers():
-                if plugin.name not in registry:
-                    raise ConfigError(f"fetchers.{plugin.name}", "no such fetcher")
-                self._fetchers[plugin.name] = registry[plugin.name](plugin.options)
+            enabled = self.settings.enabled_fetchers()
+            self._fetchers = _build("fetcher", fetcher_registry.load_all(), enabled)
         return self._fetchers
 
     def normalizer(self) -> Normalize:
-        """The normalizing step the pipeline calls after the ack."""
+        """The normalizing step the intake calls after the ack."""
         if self._normalize is None:
             context = self.normalizer_context
 
@@ -193,7 +178,7 @@ class Runtime:
         return web_settings(self.settings).form.rate_window_seconds
 
     async def work(self) -> None:
-        """The worker role: pipeline, deliveries and status sync, until cancelled."""
+        """The worker role: intake, deliveries and status sync, until cancelled."""
         outbox = self.settings.outbox
         tasks = [
             self.intake_worker().run_forever(self.intake_wake, outbox.poll_interval_seconds),
@@ -213,3 +198,21 @@ class Runtime:
         for fetcher in (self._fetchers or {}).values():
             await fetcher.close()
         await self.engine.dispose()
+
+
+P = TypeVar("P", bound=Plugin)
+
+
+def _build(
+    kind: str,
+    classes: Mapping[str, Callable[..., P]],
+    enabled: Iterable[PluginSettings],
+    *args: Any,
+) -> dict[str, P]:
+    """Each enabled plugin of one kind, built from its table; an unknown name fails loudly."""
+    built: dict[str, P] = {}
+    for plugin in enabled:
+        if plugin.name not in classes:
+            raise ConfigError(f"{kind}s.{plugin.name}", f"no such {kind}")
+        built[plugin.name] = classes[plugin.name](plugin.options, *args)
+    return built

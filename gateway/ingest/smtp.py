@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 
-class IntakeSmtp(SMTP):
+class ListenerSmtp(SMTP):
     """aiosmtpd's server, tolerant of the over-long lines (past RFC 5321's 1000) some clients send.
 
     Mail is still read line by line with CRLF ends only (aiosmtpd >= 1.4.6: no SMTP smuggling).
@@ -39,7 +39,7 @@ class IntakeSmtp(SMTP):
     line_length_limit = 16384
 
 
-class IntakeHandler:
+class SmtpIngest:
     """aiosmtpd hooks: check each recipient, store each message before answering 250."""
 
     def __init__(self, core: IngestCore, channel: Smtp, public_url: str) -> None:
@@ -98,7 +98,7 @@ async def start_smtp(
     channel = Smtp(options, ChannelContext(settings.city_name, settings.message))
     host = host or settings.smtp.host
     port = settings.smtp.port if port is None else port
-    handler = IntakeHandler(runtime.ingest, channel, f"smtp://{host}:{port}")
+    handler = SmtpIngest(runtime.ingest, channel, f"smtp://{host}:{port}")
     context = tls_context(options, settings.base_dir)
     limit = int(options.get("max_message_bytes", DEFAULT_MAX_BYTES))
     hostname = str(options.get("hostname") or sorted(handler.domains)[0])
@@ -107,7 +107,7 @@ async def start_smtp(
     await runtime.writer.start()
 
     def protocol() -> SMTP:
-        return IntakeSmtp(
+        return ListenerSmtp(
             handler,
             data_size_limit=limit,
             enable_SMTPUTF8=True,

@@ -99,7 +99,7 @@ class Router:
             return Handled(thread)
         if message.auto_reply:
             # A bounce or an out-of-office that belongs to no request opens none: kept for staff.
-            log.info("pipeline.auto_message_kept", extra={"inbound_id": claimed.id})
+            log.info("intake.auto_message_kept", extra={"inbound_id": claimed.id})
             return Handled(None, state="auto")
         return await self._understand(claimed, message, open_now, now)
 
@@ -127,8 +127,8 @@ class Router:
             report = await self.normalize(message, open_now, now)
         except Exception as exc:
             # A normalizer bug must not stall the queue: the message is flagged for staff.
-            log.exception("pipeline.normalize_failed", extra={"inbound_id": claimed.id})
-            metrics.PIPELINE.labels("failed").inc()
+            log.exception("intake.normalize_failed", extra={"inbound_id": claimed.id})
+            metrics.INTAKE.labels("failed").inc()
             return f"normalizer: {exc!r}"
         request = self._request(claimed, message, report, now)
         if request.flags.needs_follow_up and self.followups.can_ask(request):
@@ -204,7 +204,7 @@ class Router:
                 await self.followups.hold(conn, r.request, r.choices, now)
             elif r.confirm:
                 await self.followups.accept(conn, r.request, now, confirm=True)
-        metrics.PIPELINE.labels("processed").inc(len(reports))
+        metrics.INTAKE.labels("processed").inc(len(reports))
 
 
 async def _add_update(

@@ -44,7 +44,7 @@ class IntakeWorker:
 
     async def run_forever(self, wake: asyncio.Event, poll_seconds: float) -> None:
         """Process, then sleep until woken by an ingest or the poll interval passes."""
-        await repeat_rounds(self.run_once, wake, poll_seconds, "pipeline")
+        await repeat_rounds(self.run_once, wake, poll_seconds, "intake")
 
     async def run_once(self) -> int:
         """Process one batch and expire old questions; returns how many things it settled."""
@@ -52,7 +52,7 @@ class IntakeWorker:
             count = await self._batch(limit=self.batch_size)
         except Exception:
             # A write failed for the whole batch: go one by one so one bad message is isolated.
-            log.warning("pipeline.batch_failed", exc_info=True)
+            log.warning("intake.batch_failed", exc_info=True)
             count = await self._one_by_one()
         async with self.engine.begin() as conn:
             count += await self.router.followups.expire(conn, datetime.now(UTC))
@@ -82,7 +82,7 @@ class IntakeWorker:
             try:
                 await self._batch(limit=1, after_id=inbound_id - 1)
             except Exception as exc:
-                log.exception("pipeline.message_failed", extra={"inbound_id": inbound_id})
+                log.exception("intake.message_failed", extra={"inbound_id": inbound_id})
                 await self._mark_failed(inbound_id, repr(exc))
         return len(ids)
 

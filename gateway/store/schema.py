@@ -70,7 +70,7 @@ inbound_messages = Table(
     Column("raw_body", LargeBinary, nullable=False),
     Column("headers", JSON, nullable=False),
     Column("public_url", Text, nullable=False, default=""),
-    # The parsed message (InboundMessage minus raw) for the pipeline; null when unparsed.
+    # The parsed message (InboundMessage minus raw) for the intake; null when unparsed.
     Column("message", JSON, nullable=True),
     # received -> processed | unparsed | failed; superseded when a reprocess found its twin.
     Column("state", String(16), nullable=False),

@@ -17,7 +17,7 @@ class Suggester:
         self._lock = asyncio.Lock()
 
     async def classifier(self) -> Classifier:
-        """The pipeline's own classifier: one model in memory per process, loaded off the loop."""
+        """The intake's own classifier: one model in memory per process, loaded off the loop."""
         async with self._lock:
             if self._classifier is None:
                 context = await asyncio.to_thread(lambda: self.runtime.normalizer_context)

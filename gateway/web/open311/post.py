@@ -1,7 +1,7 @@
 """GeoReport v2 ``POST requests``: API key, validation against the catalog, then the ingest path.
 
 The body goes through the ingest core like any channel's (unique per channel and token), minus
-the API key, and the pipeline normalizes and delivers it. ``Idempotency-Key`` (optional) makes a
+the API key, and the intake normalizes and delivers it. ``Idempotency-Key`` (optional) makes a
 retried POST return the first answer instead of filing twice.
 """
 
