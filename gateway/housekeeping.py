@@ -10,10 +10,10 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.store.schema import access_codes, rate_limits
+from gateway.store.access_codes import drop_expired_codes
+from gateway.store.rate_limits import drop_windows_before
 from gateway.store.tokens import forget_tokens
 
 log = logging.getLogger(__name__)
@@ -26,17 +26,13 @@ GRACE = timedelta(days=1)
 async def sweep(engine: AsyncEngine, now: datetime, rate_window: timedelta) -> dict[str, int]:
     """Drop what has been spent for longer than GRACE; the count dropped per table."""
     async with engine.begin() as conn:
-        windows = await conn.execute(
-            delete(rate_limits).where(rate_limits.c.window_start < now - rate_window - GRACE)
-        )
-        codes = await conn.execute(
-            delete(access_codes).where(access_codes.c.expires_at < now - GRACE)
-        )
+        windows = await drop_windows_before(conn, now - rate_window - GRACE)
+        codes = await drop_expired_codes(conn, now - GRACE)
         # Webhook timestamps older than a day are refused anyway, so their tokens can go.
         tokens = await forget_tokens(conn, now - GRACE)
     return {
-        "rate_limits": windows.rowcount or 0,
-        "access_codes": codes.rowcount or 0,
+        "rate_limits": windows,
+        "access_codes": codes,
         "inbound_tokens": tokens,
     }
 

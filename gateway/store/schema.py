@@ -1,4 +1,4 @@
-"""The gateway's tables. Alembic migrations in ``gateway/migrations`` create and evolve them."""
+"""The gateway's tables. Alembic migrations in ``gateway/store/migrations`` create and evolve them."""
 
 from __future__ import annotations
 

@@ -19,12 +19,10 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
-from sqlalchemy import case, literal
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.config.settings import ServerSettings
-from gateway.store.schema import UtcDateTime, rate_limits
+from gateway.store.rate_limits import count_hit
 
 log = logging.getLogger(__name__)
 
@@ -75,18 +73,6 @@ async def within_limit(
         return True
     key = hashlib.sha256(f"{bucket}\n{address}".encode()).hexdigest()
     now = datetime.now(UTC)
-    expired = rate_limits.c.window_start < now - timedelta(seconds=window_seconds)
     async with engine.begin() as conn:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(rate_limits).values(key=key, window_start=now, count=1)
-        statement = insert.on_conflict_do_update(
-            index_elements=["key"],
-            set_={
-                "count": case((expired, 1), else_=rate_limits.c.count + 1),
-                "window_start": case(
-                    (expired, literal(now, UtcDateTime())), else_=rate_limits.c.window_start
-                ),
-            },
-        ).returning(rate_limits.c.count)
-        count = (await conn.execute(statement)).scalar_one()
-    return int(count) <= limit
+        count = await count_hit(conn, key, now, timedelta(seconds=window_seconds))
+    return count <= limit

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.records import ServiceRequest, Status
-from gateway.store.requests import from_row
-from gateway.store.schema import request_events, service_requests
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    at: datetime
-    status: str | None
-    text: str
+from gateway.store.request_views import (
+    Note,
+    RequestFilter,
+    find_requests,
+    requests_by_contact,
+    status_notes,
+)
+from gateway.store.requests import get_by_tracking_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,40 +37,27 @@ class RequestView:
         return self.notes[-1].text if self.notes else None
 
 
-async def load_views(conn: AsyncConnection, query: Select[Any]) -> list[RequestView]:
-    """The requests ``query`` selects (rows of ``service_requests``), each with its notes."""
-    requests = [from_row(row) for row in await conn.execute(query)]
-    notes = await _notes(conn, [r.id for r in requests])
+async def with_notes(
+    conn: AsyncConnection, requests: Sequence[ServiceRequest]
+) -> list[RequestView]:
+    """Each of ``requests`` with its notes."""
+    notes = await status_notes(conn, [r.id for r in requests])
     return [RequestView(r, tuple(notes.get(r.id, ()))) for r in requests]
 
 
 async def by_tracking_number(conn: AsyncConnection, number: str) -> RequestView | None:
     """The request with this tracking number, or None."""
-    query = select(service_requests).where(service_requests.c.tracking_number == number.upper())
-    found = await load_views(conn, query)
-    return found[0] if found else None
+    request = await get_by_tracking_number(conn, number)
+    return None if request is None else (await with_notes(conn, [request]))[0]
 
 
 async def by_contact(conn: AsyncConnection, contact: str, limit: int = 200) -> list[RequestView]:
     """Every request whose reporter had this normalized email or E.164 phone, newest first."""
-    c = service_requests.c
-    column = c.reporter_email if "@" in contact else c.reporter_phone
-    query = select(service_requests).where(column == contact).order_by(c.received_at.desc())
-    return await load_views(conn, query.limit(limit))
+    return await with_notes(conn, await requests_by_contact(conn, contact, limit))
 
 
-async def _notes(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, list[Note]]:
-    if not ids:
-        return {}
-    e = request_events.c
-    query = (
-        select(e.request_id, e.at, e.status, e.detail)
-        .where(e.request_id.in_(list(ids)), e.kind == "status_changed")
-        .order_by(e.id)
-    )
-    notes: dict[str, list[Note]] = {}
-    for row in await conn.execute(query):
-        text = (row.detail or {}).get("note")
-        if text:
-            notes.setdefault(row.request_id, []).append(Note(row.at, row.status, str(text)))
-    return notes
+async def matching(
+    conn: AsyncConnection, wanted: RequestFilter, limit: int, offset: int
+) -> list[RequestView]:
+    """The requests an Open311 ``GET requests`` asks for, newest first, each with its notes."""
+    return await with_notes(conn, await find_requests(conn, wanted, limit, offset))

@@ -13,16 +13,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
 from gateway.media import media_link
 from gateway.runtime import Runtime
-from gateway.store.schema import inbound_messages, service_requests
+from gateway.store.request_views import RequestFilter, inbound_id_for
 from gateway.tracking import tracking_number_for
 from gateway.web.config import Open311Settings
 from gateway.web.open311.format import Open311Error, error_response, respond, w3c
 from gateway.web.open311.services import definition, read_extras, service_entry
-from gateway.web.views import RequestView, load_views
+from gateway.web.views import RequestView, by_tracking_number, matching
 
 BASE = "/open311/v2"
 SPEC = "http://wiki.open311.org/GeoReport_v2"
@@ -89,10 +88,8 @@ class Open311Api:
     async def token(self, request: web.Request) -> web.Response:
         self.check_jurisdiction(request.query)
         token = request.match_info["token"]
-        c = inbound_messages.c
-        query = select(c.id).where(c.channel == "open311", c.provider_id == token)
         async with self.runtime.engine.connect() as conn:
-            inbound_id = (await conn.execute(query)).scalar_one_or_none()
+            inbound_id = await inbound_id_for(conn, "open311", token)
         if inbound_id is None:
             raise Open311Error(404, (404, f"token {token} was not found"))
         # The tracking number is fixed when the report is stored: it is the id already.
@@ -102,21 +99,20 @@ class Open311Api:
     async def one_request(self, request: web.Request) -> web.Response:
         self.check_jurisdiction(request.query)
         number = request.match_info["id"]
-        query = select(service_requests).where(service_requests.c.tracking_number == number.upper())
-        views = await self._load(query)
-        if not views:
+        async with self.runtime.engine.connect() as conn:
+            view = await by_tracking_number(conn, number)
+        if view is None:
             raise Open311Error(404, (404, f"service_request_id {number} was not found"))
         return respond(
-            request.match_info["format"], "service_requests", [entry(views[0], self._public_url)]
+            request.match_info["format"], "service_requests", [entry(view, self._public_url)]
         )
 
     async def requests(self, request: web.Request) -> web.Response:
         self.check_jurisdiction(request.query)
         page, size = self._page(request.query)
-        c = service_requests.c
-        # Newest first, the id breaking ties, so that pages neither repeat nor skip a request.
-        query = self._filtered(request.query).order_by(c.received_at.desc(), c.id.desc())
-        views = await self._load(query.limit(size).offset((page - 1) * size))
+        wanted = self._filter(request.query)
+        async with self.runtime.engine.connect() as conn:
+            views = await matching(conn, wanted, size, (page - 1) * size)
         return respond(
             request.match_info["format"],
             "service_requests",
@@ -134,24 +130,18 @@ class Open311Api:
             raise Open311Error(400, (400, f"page_size must be a whole number from 1 to {cap}"))
         return int(page), int(size)
 
-    def _filtered(self, q: Mapping[str, str]) -> Any:
-        c = service_requests.c
-        query = select(service_requests)
+    def _filter(self, q: Mapping[str, str]) -> RequestFilter:
         if ids := _list(q.get("service_request_id", "")):
             # The spec: a list of ids overrides every other filter.
-            return query.where(c.tracking_number.in_([i.upper() for i in ids]))
+            return RequestFilter(tracking_numbers=tuple(ids))
         start, end = self._span(q)
-        query = query.where(c.received_at >= start, c.received_at <= end)
-        if codes := _list(q.get("service_code", "")):
-            query = query.where(c.service_code.in_(codes))
+        codes = tuple(_list(q.get("service_code", "")))
         statuses = set(_list(q.get("status", "")))
         if statuses - {"open", "closed"}:
             raise Open311Error(400, (400, "status must be open or closed"))
-        if statuses == {"closed"}:
-            query = query.where(c.status == "closed")
-        elif statuses == {"open"}:
-            query = query.where(c.status != "closed")
-        return query
+        # Both, or neither, is no filter at all.
+        closed = statuses == {"closed"} if len(statuses) == 1 else None
+        return RequestFilter(start=start, end=end, service_codes=codes, closed=closed)
 
     def _span(self, q: Mapping[str, str]) -> tuple[datetime, datetime]:
         days = timedelta(days=self.settings.max_days)
@@ -170,10 +160,6 @@ class Open311Api:
                 400, (400, f"start_date to end_date spans more than {days.days} days")
             )
         return start, end
-
-    async def _load(self, query: Any) -> list[RequestView]:
-        async with self.runtime.engine.connect() as conn:
-            return await load_views(conn, query)
 
 
 def parse_w3c(params: Mapping[str, str], key: str) -> datetime | None:
