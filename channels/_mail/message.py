@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
+from bs4 import BeautifulSoup
+
 from channels._mail.headers import Headers, message_ids, readable
 from channels._mail.loops import auto_reason
 from channels._mail.verdict import auth_verdicts
 from gateway.errors import MalformedPayload
 from gateway.records import InboundMessage, MailThread, Media
-from normalizer.text import html_to_text
 
 _PLUS_TAG = re.compile(r"^[^+@\s]+\+([A-Za-z0-9]{4,16})@", re.ASCII)
 _DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -75,7 +76,7 @@ def build_message(
     """The inbound message, or ``MalformedPayload`` naming what is missing."""
     headers = parts.headers
     sender_name, sender = _sender(headers, parts.envelope_from)
-    text = parts.text.strip() or html_to_text(parts.html).strip()
+    text = parts.text.strip() or _visible_text(parts.html).strip()
     subject = headers.get("Subject").strip()
     media, skipped = _media(parts.attachments, limits)
     if not (text or subject or media):
@@ -105,6 +106,14 @@ def build_message(
         auto_reply=auto_reason(headers, parts.envelope_from) or "",
         extra={k: v for k, v in extra.items() if v},
     )
+
+
+def _visible_text(html: str) -> str:
+    """The words an HTML-only mail shows, a block a line; the normalizer cleans them further."""
+    soup = BeautifulSoup(html, "html.parser")
+    for hidden in soup.find_all(["script", "style", "head", "title"]):
+        hidden.decompose()
+    return soup.get_text("\n")
 
 
 def _sender(headers: Headers, envelope_from: str | None) -> tuple[str, str]:

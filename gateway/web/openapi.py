@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+import channels
+
 FORM = "application/x-www-form-urlencoded"
 _ERROR = {
     "type": "object",
@@ -74,8 +76,6 @@ def _open311(summary: str, params: list[dict[str, Any]], **more: Any) -> dict[st
 
 def _webhooks() -> dict[str, Any]:
     # The routes of channels as registered; a channel received by another front has none.
-    import channels
-
     paths: dict[str, Any] = {}
     for name, cls in sorted(channels.load_all().items()):
         if cls.route is None:
