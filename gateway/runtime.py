@@ -23,6 +23,7 @@ from gateway import notifiers as notifier_registry
 from gateway.config.catalog import load_catalog
 from gateway.config.normalizer import NormalizerSettings, load_normalizer, parse_normalizer_settings
 from gateway.config.settings import PluginSettings, Settings
+from gateway.config.web import web_settings
 from gateway.connectors import Connector
 from gateway.errors import ConfigError
 from gateway.fetchers import Fetcher
@@ -40,7 +41,6 @@ from gateway.records import InboundMessage, NormalizedReport, OpenRequest, Servi
 from gateway.store import conversations, tokens
 from gateway.store.database import make_engine
 from gateway.store.inbound import InboundWriter
-from gateway.web.config import web_settings
 from normalizer.normalize import NormalizerContext, normalize
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from gateway import connectors, fetchers, notifiers
 from gateway.config.catalog import load_catalog
 from gateway.config.normalizer import load_normalizer, parse_normalizer_settings
 from gateway.config.settings import PluginSettings, Settings
+from gateway.config.web import web_settings
 from gateway.errors import ConfigError
 from gateway.plugin import Plugin
-from gateway.web.config import web_settings
 
 _DRIVERS = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 

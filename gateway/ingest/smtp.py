@@ -15,19 +15,30 @@ import logging
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from channels import ChannelContext, WebhookRequest
 from channels.smtp import MAIL_FROM, RCPT_TO, Smtp
+from gateway.config.settings import Settings
 from gateway.errors import IngestError, StorageUnavailable
 from gateway.ingest.core import IngestCore
 from gateway.log import mask_address
-from gateway.runtime import Runtime
+from gateway.store.inbound import InboundWriter
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+class Process(Protocol):
+    """What the listener needs of its process (a ``gateway.runtime.Runtime`` has it)."""
+
+    settings: Settings
+    writer: InboundWriter
+
+    @property
+    def ingest(self) -> IngestCore: ...
 
 
 class ListenerSmtp(SMTP):
@@ -89,7 +100,7 @@ def tls_context(options: Mapping[str, Any], base_dir: Path) -> ssl.SSLContext | 
 
 
 async def start_smtp(
-    runtime: Runtime, host: str | None = None, port: int | None = None
+    runtime: Process, host: str | None = None, port: int | None = None
 ) -> asyncio.Server:
     """Listen for mail on ``host:port`` (default: ``[smtp]``); returns the listening server."""
     settings = runtime.settings
@@ -122,7 +133,7 @@ async def start_smtp(
     return server
 
 
-async def serve_smtp(runtime: Runtime) -> None:
+async def serve_smtp(runtime: Process) -> None:
     """The SMTP role: listen until cancelled (idle when ``[channels.smtp]`` is disabled)."""
     plugin = runtime.settings.channels.get("smtp")
     if plugin is None or not plugin.enabled:

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.config.settings import Settings
-from gateway.intake.replies import enqueue_notification, reply_notifier
 from gateway.log import mask_address
 from gateway.outbox import jobs
+from gateway.outbox.replies import enqueue_notification, reply_notifier
 from gateway.records import InboundMessage, Notification, ServiceRequest
 from gateway.store import contacts, requests
 from normalizer.commands import Command

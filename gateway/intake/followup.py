@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 import channels
 from gateway.config.settings import Settings
-from gateway.intake.replies import enqueue_reply, reply_notifier
 from gateway.outbox import jobs
+from gateway.outbox.replies import enqueue_reply, reply_notifier
 from gateway.records import Flags, InboundMessage, Location, Service, ServiceRequest, Status
 from gateway.store import conversations, requests
 from gateway.store.conversations import Conversation

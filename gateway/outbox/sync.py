@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.config.settings import Settings
 from gateway.connectors import Connector
 from gateway.errors import DeliveryError
-from gateway.intake.replies import enqueue_reply
+from gateway.outbox.replies import enqueue_reply
 from gateway.records import CaseUpdate, ServiceRequest, Status
 from gateway.store import requests
 from gateway.store.schema import service_requests, sync_cursors

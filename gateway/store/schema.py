@@ -1,4 +1,4 @@
-"""The gateway's tables. Alembic migrations in ``gateway/store/migrations`` create and evolve them."""
+"""The gateway's tables, created and evolved by the Alembic migrations in ``migrations/``."""
 
 from __future__ import annotations
 

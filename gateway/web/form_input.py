@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from gateway.config.web import FormSettings
 from gateway.records import Service, ServiceAttribute
-from gateway.web.config import FormSettings
 from gateway.web.i18n import Labels
 from normalizer.contact import normalize_email, normalize_phone
 

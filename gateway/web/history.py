@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.intake.replies import enqueue_notification
 from gateway.log import mask_address
+from gateway.outbox.replies import enqueue_notification
 from gateway.records import Notification
 from gateway.web import access
 from gateway.web.guard import CSRF_FIELD, client_address, within_limit

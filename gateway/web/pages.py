@@ -15,12 +15,12 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from gateway.config.web import FormSettings
 from gateway.errors import IngestError
 from gateway.ingest.http import public_url
 from gateway.records import ServiceRequest
 from gateway.runtime import Runtime
 from gateway.web import form_input
-from gateway.web.config import FormSettings
 from gateway.web.guard import CSRF_FIELD, HONEYPOT_FIELD, Csrf, client_address, within_limit
 from gateway.web.i18n import Labels, catalogs, pick_language
 from gateway.web.submit import FormFiler

@@ -7,8 +7,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from gateway.config.web import FormSettings, web_settings
 from gateway.runtime import Runtime
-from gateway.web.config import FormSettings, web_settings
 from gateway.web.history import History
 from gateway.web.open311.api import BASE, Open311Api, spec_errors
 from gateway.web.open311.post import Open311Post

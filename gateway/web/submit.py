@@ -13,7 +13,7 @@ from channels import ChannelContext, StoredMessage, WebhookRequest
 from channels.web_form import WebForm
 from gateway.fetchers import store_bytes
 from gateway.ingest.core import storage_unavailable
-from gateway.intake.replies import enqueue_notification
+from gateway.outbox.replies import enqueue_notification
 from gateway.records import Notification
 from gateway.runtime import Runtime
 from gateway.web.form_input import FormInput, Photo

@@ -14,11 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.config.web import Open311Settings
 from gateway.media import media_link
 from gateway.runtime import Runtime
 from gateway.store.request_views import RequestFilter, inbound_id_for
 from gateway.tracking import tracking_number_for
-from gateway.web.config import Open311Settings
 from gateway.web.open311.format import Open311Error, error_response, respond, w3c
 from gateway.web.open311.services import definition, read_extras, service_entry
 from gateway.web.views import RequestView, by_tracking_number, matching

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from channels._mail.message import MediaLimits
 from channels._mail.parse import parse_email
 from gateway.config.settings import OutboxSettings
-from gateway.intake.replies import enqueue_notification
 from gateway.intake.threads import find_thread
 from gateway.notifiers.email import EmailNotifier
+from gateway.outbox.replies import enqueue_notification
 from gateway.outbox.worker import OutboxWorker
 from gateway.records import InboundMessage, Notification, Reporter, ServiceRequest
 from gateway.store.database import make_engine

@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import select
 
-from gateway.intake.replies import reply_notifier
 from gateway.outbox import jobs
+from gateway.outbox.replies import reply_notifier
 from gateway.records import (
     Declared,
     InboundMessage,
