@@ -3,6 +3,6 @@
 ``worker`` claims received messages in batches; ``route`` decides what each one is (a delivery
 receipt, a command, an answer, a reply on a thread, or a new report) and files new requests;
 ``followup`` asks residents for what a report lacks; ``commands`` runs STOP, START, STATUS and
-records delivery receipts; ``replies`` queues every message to a resident; ``threads`` and
-``mail_threads`` find the request a message continues.
+records delivery receipts; ``threads`` finds the request a message continues. Messages to
+residents are queued through ``gateway.outbox.replies``.
 """
