@@ -83,17 +83,29 @@ class TwilioMedia(Fetcher):
             raise PermanentDeliveryError(f"media host {host!r} is not one of Twilio's")
 
     async def _read(self, resp: aiohttp.ClientResponse, folder: Path) -> Fetched:
-        if resp.status == 404:
-            raise PermanentDeliveryError("media is gone (404)", status=404)
         if resp.status >= 400:
-            error = PermanentDeliveryError if resp.status in (401, 403) else TransientDeliveryError
+            # A timeout or a rate limit may pass; any other refusal will not (errors.py).
+            transient = resp.status in (408, 429) or resp.status >= 500
+            error = TransientDeliveryError if transient else PermanentDeliveryError
             raise error(f"media fetch answered {resp.status}", status=resp.status)
         content_type = resp.content_type or "application/octet-stream"
         if content_type not in self.types:
             raise PermanentDeliveryError(f"media type {content_type} is not accepted")
         if (resp.content_length or 0) > self.max_bytes:
             raise PermanentDeliveryError(f"media larger than {self.max_bytes} bytes")
-        body = await resp.content.read(self.max_bytes + 1)
-        if len(body) > self.max_bytes:
-            raise PermanentDeliveryError(f"media larger than {self.max_bytes} bytes")
+        body = await _read_at_most(resp, self.max_bytes)
+        if resp.content_length is not None and len(body) != resp.content_length:
+            raise TransientDeliveryError(
+                f"media cut short: {len(body)} of {resp.content_length} bytes"
+            )
         return await asyncio.to_thread(store_bytes, body, content_type, folder)
+
+
+async def _read_at_most(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body, however many pieces it comes in; past ``limit`` bytes it is refused."""
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(65536):
+        body += chunk
+        if len(body) > limit:
+            raise PermanentDeliveryError(f"media larger than {limit} bytes")
+    return bytes(body)

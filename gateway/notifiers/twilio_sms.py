@@ -8,6 +8,7 @@ reply twice, never lose one; the outbox keeps that window to one request.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -65,10 +66,13 @@ class TwilioSmsNotifier(Notifier):
         extra: dict[str, Any] = {}
         if self.options.get("status_callback"):
             extra["status_callback"] = str(self.options["status_callback"])
+        # The SDK's async client hands aiohttp no time limit of its own: ours bounds the call.
+        timeout = float(self.options.get("timeout_seconds", 10))
         try:
-            message = await self.client().messages.create_async(
-                to=note.to, from_=sender, body=note.body, **extra
-            )
+            async with asyncio.timeout(timeout):
+                message = await self.client().messages.create_async(
+                    to=note.to, from_=sender, body=note.body, **extra
+                )
         except TwilioRestException as exc:
             raise _failure(exc) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
