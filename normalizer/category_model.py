@@ -5,7 +5,8 @@ linear SVM whose scores are Platt-calibrated on cross-validated decisions (sciki
 Each TF-IDF block is scaled by the square root of its summed squared idf over n-gram
 occurrences, a norm that adds up word by word: prediction then sums each word's cached share
 of the linear scores instead of re-cutting and counting n-grams, which is what makes it cheap
-enough to run on every message.
+enough to run on every message. Only training needs scikit-learn and scipy: a trained model
+predicts with numpy alone.
 """
 
 from __future__ import annotations
@@ -20,11 +21,6 @@ from itertools import pairwise, repeat
 from typing import Any
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.svm import LinearSVC
 
 from gateway.records import Service
 from normalizer.fold import fold, lookup_all
@@ -64,38 +60,35 @@ def train_model(
     texts: Sequence[str], labels: Sequence[str], catalog: Sequence[Service], seed: int = 42
 ) -> TextModel:
     """Fit the model on history rows; labels seen only once are left to the keyword classifier."""
-    counts = Counter(labels)
-    keep = [i for i, label in enumerate(labels) if counts[label] >= 2 and texts[i].strip()]
-    x_text = [texts[i][:MAX_CHARS] for i in keep]
-    y = np.array([labels[i] for i in keep])
-    if len(set(y)) < 2:
-        raise ValueError("the history needs at least two categories with two rows each")
+    # They take seconds to import: the gateway and its command line load them only to train.
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.svm import LinearSVC
+
+    x_text, y = _training_rows(texts, labels)
     index = build_keyword_index(catalog)
-    word = _vectorizer(word_grams, min_df=1)
-    char = _vectorizer(char_grams, min_df=2)
+    word = TfidfVectorizer(analyzer=word_grams, min_df=1, norm=None, dtype=np.float32)
+    char = TfidfVectorizer(analyzer=char_grams, min_df=2, norm=None, dtype=np.float32)
+    blocks: list[Any] = []
+    for vectorizer in (word, char):
+        tfidf = vectorizer.fit_transform(x_text)
+        blocks.append(sparse.diags(_row_scale(tfidf, vectorizer.idf_)) @ tfidf)
     kw = sparse.csr_matrix(np.log1p(np.array([keyword_hits(t, index) for t in x_text])))
-    features = sparse.hstack(
-        [_fit_block(word, x_text), _fit_block(char, x_text), kw * KEYWORD_SCALE]
-    ).tocsr()
+    features = sparse.hstack([*blocks, kw * KEYWORD_SCALE]).tocsr()
     svm = LinearSVC(C=SVM_C, random_state=seed).fit(features, y)
     folds = max(2, min(3, min(Counter(y).values())))
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     decisions = cross_val_predict(
         LinearSVC(C=SVM_C, random_state=seed), features, y, cv=cv, method="decision_function"
     )
-    calib_a, calib_b = _platt(decisions, y, svm.classes_)
-    offset = len(word.vocabulary_)
-    return TextModel(
-        labels=tuple(str(c) for c in svm.classes_),
-        word_table={gram: int(col) for gram, col in word.vocabulary_.items()},
-        char_table={gram: offset + int(col) for gram, col in char.vocabulary_.items()},
-        idf=np.concatenate([word.idf_, char.idf_]).astype(np.float32),
-        keywords=index,
-        weights=np.ascontiguousarray(svm.coef_.T, dtype=np.float32),
-        intercept=np.asarray(svm.intercept_, dtype=np.float32),
-        calib_a=calib_a,
-        calib_b=calib_b,
-    )
+    # Platt scaling: a sigmoid per class, fitted on the out-of-fold decision values.
+    sigmoids = [
+        LogisticRegression(C=1e4).fit(decisions[:, k : k + 1], (y == label).astype(int))
+        for k, label in enumerate(svm.classes_)
+    ]
+    return _text_model(svm, word, char, index, sigmoids)
 
 
 def predict(
@@ -210,25 +203,36 @@ def char_grams(text: str) -> list[str]:
     return [g for raw in text.split() for g in split_word(raw)[1]]
 
 
-def _vectorizer(analyzer: Any, min_df: int) -> TfidfVectorizer:
-    return TfidfVectorizer(analyzer=analyzer, min_df=min_df, norm=None, dtype=np.float32)
+def _training_rows(texts: Sequence[str], labels: Sequence[str]) -> tuple[list[str], Any]:
+    """Texts (capped) and labels of the rows whose label is seen twice or more."""
+    counts = Counter(labels)
+    keep = [i for i, label in enumerate(labels) if counts[label] >= 2 and texts[i].strip()]
+    y = np.array([labels[i] for i in keep])
+    if len(set(y)) < 2:
+        raise ValueError("the history needs at least two categories with two rows each")
+    return [texts[i][:MAX_CHARS] for i in keep], y
 
 
-def _fit_block(vectorizer: TfidfVectorizer, texts: list[str]) -> Any:
-    """TF-IDF rows divided by the root of their summed squared idf per n-gram occurrence."""
-    tfidf = vectorizer.fit_transform(texts)
-    sq = np.asarray(tfidf @ vectorizer.idf_).ravel()
+def _row_scale(tfidf: Any, idf: Any) -> Any:
+    """Per TF-IDF row, one over the root of its summed squared idf per n-gram occurrence."""
+    sq = np.asarray(tfidf @ idf).ravel()
     scale = np.divide(1.0, np.sqrt(sq), out=np.zeros_like(sq), where=sq > 0)
-    return sparse.diags(scale.astype(np.float32)) @ tfidf
+    return scale.astype(np.float32)
 
 
-def _platt(decisions: Any, y: Any, classes: Any) -> tuple[Any, Any]:
-    """Per-class sigmoid (Platt scaling) from out-of-fold decision values."""
-    slopes = np.zeros(len(classes), dtype=np.float32)
-    biases = np.zeros(len(classes), dtype=np.float32)
-    for k, label in enumerate(classes):
-        target = (y == label).astype(int)
-        fit = LogisticRegression(C=1e4).fit(decisions[:, k : k + 1], target)
-        slopes[k] = float(fit.coef_[0][0])
-        biases[k] = float(fit.intercept_[0])
-    return slopes, biases
+def _text_model(
+    svm: Any, word: Any, char: Any, index: KeywordIndex, sigmoids: Sequence[Any]
+) -> TextModel:
+    """The run-time model from the fitted SVM, vectorizers and per-class sigmoids."""
+    offset = len(word.vocabulary_)
+    return TextModel(
+        labels=tuple(str(c) for c in svm.classes_),
+        word_table={gram: int(col) for gram, col in word.vocabulary_.items()},
+        char_table={gram: offset + int(col) for gram, col in char.vocabulary_.items()},
+        idf=np.concatenate([word.idf_, char.idf_]).astype(np.float32),
+        keywords=index,
+        weights=np.ascontiguousarray(svm.coef_.T, dtype=np.float32),
+        intercept=np.asarray(svm.intercept_, dtype=np.float32),
+        calib_a=np.array([float(fit.coef_[0][0]) for fit in sigmoids], dtype=np.float32),
+        calib_b=np.array([float(fit.intercept_[0]) for fit in sigmoids], dtype=np.float32),
+    )

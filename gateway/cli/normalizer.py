@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sklearn.model_selection import train_test_split
-
 from gateway.config.catalog import load_catalog
 from gateway.config.normalizer import save_model, write_gazetteer
 from gateway.records import Service
@@ -78,6 +76,9 @@ def read_history(path: Path) -> list[HistoryRow]:
 
 def split(rows: Sequence[HistoryRow]) -> tuple[list[HistoryRow], list[HistoryRow]]:
     """The stratified 80/20 split every evaluation uses (singleton categories train only)."""
+    # scikit-learn takes seconds to import: the evaluations load it, not the command line.
+    from sklearn.model_selection import train_test_split
+
     counts = Counter(r.category for r in rows)
     single = [r for r in rows if counts[r.category] < 2]
     many = [r for r in rows if counts[r.category] >= 2]

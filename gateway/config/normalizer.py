@@ -15,8 +15,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import joblib
-
 from gateway.config.toml import read_toml
 from gateway.errors import ConfigError
 from gateway.geocoding import NominatimGeocoder
@@ -146,6 +144,9 @@ def read_model(path: Path) -> TextModel | None:
     if not path.exists():
         log.info("normalizer.no_model", extra={"path": str(path)})
         return None
+    # joblib takes a while to import (its process pools) and only a model file needs it.
+    import joblib
+
     stale = f"{path} is not a current model file; run train-classifier again"
     # The file is our own artifact at a path the operator configured, never user input.
     try:
@@ -160,6 +161,8 @@ def read_model(path: Path) -> TextModel | None:
 
 def save_model(model: TextModel, path: Path) -> None:
     """Write a trained model file."""
+    import joblib
+
     path.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, path, compress=3)
 
