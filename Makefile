@@ -21,7 +21,7 @@ install: $(STAMP)
 
 # The embedded default: SQLite, every enabled channel's webhook, SMTP, the delivery worker.
 # Without TWILIO_AUTH_TOKEN in the environment a random local one is made once in var/dev.env,
-# so that the demo runs; `python -m gateway twilio-sign` signs test requests with it.
+# so that the demo runs; `.venv/bin/gateway twilio-sign` signs test requests with it.
 run: $(STAMP)
 	@mkdir -p var
 	@if [ -z "$$TWILIO_AUTH_TOKEN" ] && [ ! -f var/dev.env ]; then \

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -43,21 +44,37 @@ def mask_address(address: str | None) -> str:
     return address[:2] + "***"
 
 
+# What a contact looks like inside free text (an exception's message, a driver's DETAIL line):
+# an email address, an E.164 number, a North American number written the usual ways.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"\+\d{7,15}\b|\(?\b\d{3}\)?[ .-]?\d{3}[ .-]\d{4}\b|\b1?\d{10}\b")
+
+
+def redact(text: str) -> str:
+    """``text`` with every email address and phone number in it masked."""
+    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
+    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
 class JsonFormatter(logging.Formatter):
-    """Render a record as one JSON line with its ``extra`` fields."""
+    """Render a record as one JSON line with its ``extra`` fields.
+
+    Tracebacks and messages are redacted too: a database error quotes the values it failed on,
+    and a third-party library may log what it was given.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": record.getMessage(),
+            "event": redact(record.getMessage()),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD:
                 entry[key] = value
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 
@@ -70,5 +87,5 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # aiohttp's access log prints full URLs with query strings; our own ack metrics replace it.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    # Alembic announces its dialect on every readiness probe.
-    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    # Alembic announces its dialect and plugins on every readiness probe and command.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

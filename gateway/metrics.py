@@ -6,12 +6,13 @@ from prometheus_client import Counter, Gauge, Histogram
 
 INBOUND = Counter(
     "gateway_inbound_total",
-    "Inbound provider requests by channel and outcome (stored, duplicate, or an error code).",
+    "Messages received on every way in (webhooks, SMTP, the web form, the Open311 POST), by "
+    "channel and outcome: stored, duplicate, or the error code it was refused with.",
     ["channel", "outcome"],
 )
 ACK_SECONDS = Histogram(
     "gateway_ack_seconds",
-    "Time from receiving a provider request to acknowledging it.",
+    "Time from receiving a message to acknowledging it, by channel.",
     ["channel"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )

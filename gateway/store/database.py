@@ -13,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 def make_engine(url: str) -> AsyncEngine:
     """An async engine for ``url``; SQLite files are made durable and their folder created."""
     parsed = make_url(url)
+    # hide_parameters: an error must not carry a resident's number or words into a log line.
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return create_async_engine(
+            url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(parsed, connect_args={"timeout": 30})
+    engine = create_async_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 
