@@ -1,5 +1,5 @@
 """Shared test settings and fixtures: fixture paths, databases (SQLite always, PostgreSQL when
-``TEST_DATABASE_URL`` is set), and the gateway's own config written for a test."""
+``TEST_DATABASE_URL`` is set), the gateway's own config written for a test, and the fake CRM."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from gateway.config.settings import normalize_database_url
 from gateway.store.migrate import upgrade
+from tests.fakes.crm import FakeCrm
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # ../shared sits beside the checkout on developer machines and in CI.
@@ -82,3 +83,12 @@ async def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture(autouse=True)
 def _twilio_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
+
+
+@pytest.fixture
+async def crm() -> AsyncIterator[FakeCrm]:
+    """The fake city CRM (GeoReport v2 and the case webhook) on a loopback port."""
+    fake = FakeCrm()
+    await fake.start()
+    yield fake
+    await fake.close()

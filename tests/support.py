@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import tomli_w
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
@@ -86,7 +87,7 @@ async def serve(runtime: Runtime) -> AsyncIterator[TestClient[Any, Any]]:
 
 async def post_twilio(
     client: TestClient[Any, Any], body: bytes, path: str = "/webhooks/twilio/sms"
-) -> Any:
+) -> ClientResponse:
     """POST a signed Twilio webhook to the running app."""
     url = str(client.make_url(path))
     return await client.post(path, data=body, headers=twilio_headers(url, body))

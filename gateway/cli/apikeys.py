@@ -22,6 +22,8 @@ def add_commands(sub: Any) -> None:
     revoke.add_argument("name")
     revoke.set_defaults(handler=cmd_revoke)
     ksub.add_parser("list", help="key names and dates").set_defaults(handler=cmd_list)
+    for choice in ksub.choices.values():
+        choice.set_defaults(schema="needed")
 
 
 async def cmd_create(args: argparse.Namespace, settings: Settings) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.store.schema import outbox
+from gateway.store.schema import outbox, service_requests
 
 PENDING, IN_FLIGHT, DONE, DEAD = "pending", "in_flight", "done", "dead"
 DELIVER, NOTIFY, FETCH = "deliver", "notify", "fetch"
@@ -153,13 +153,7 @@ async def list_jobs(
     engine: AsyncEngine, *, state: str | None = None, kind: str | None = None, limit: int = 100
 ) -> list[Job]:
     """Jobs, newest first, optionally of one state and one kind."""
-    query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
-    if state:
-        query = query.where(outbox.c.state == state)
-    if kind:
-        query = query.where(outbox.c.kind == kind)
-    async with engine.connect() as conn:
-        return [_job(row) for row in await conn.execute(query)]
+    return [listed.job for listed in await listing(engine, state=state, kind=kind, limit=limit)]
 
 
 async def retry(engine: AsyncEngine, job_ids: Sequence[int] | None, *, now: datetime) -> int:
@@ -215,3 +209,44 @@ async def sent_message(conn: AsyncConnection, remote_id: str) -> SentMessage | N
     query = select(c.request_id, c.target).where(c.kind == NOTIFY, c.remote_id == remote_id)
     row = (await conn.execute(query)).first()
     return SentMessage(row.request_id, row.target) if row is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A job as staff list it: the job and the tracking number of its request, if any."""
+
+    job: Job
+    tracking_number: str | None
+
+
+def _listing() -> Any:
+    number = service_requests.c.tracking_number
+    joined = outbox.outerjoin(service_requests, service_requests.c.id == outbox.c.request_id)
+    return select(outbox, number.label("tracking_number")).select_from(joined)
+
+
+async def listing(
+    engine: AsyncEngine, *, state: str | None = None, kind: str | None = None, limit: int = 100
+) -> list[Listed]:
+    """Jobs with their requests' tracking numbers, newest first."""
+    query = _listing().order_by(outbox.c.id.desc()).limit(limit)
+    if state:
+        query = query.where(outbox.c.state == state)
+    if kind:
+        query = query.where(outbox.c.kind == kind)
+    async with engine.connect() as conn:
+        return [Listed(_job(row), row.tracking_number) for row in await conn.execute(query)]
+
+
+async def get_listed(engine: AsyncEngine, job_id: int) -> Listed | None:
+    """One job with its request's tracking number."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(_listing().where(outbox.c.id == job_id))).first()
+    return Listed(_job(row), row.tracking_number) if row is not None else None
+
+
+async def states_of(engine: AsyncEngine, job_ids: Sequence[int]) -> dict[int, str]:
+    """The state of each of ``job_ids`` that exists."""
+    query = select(outbox.c.id, outbox.c.state).where(outbox.c.id.in_(list(job_ids)))
+    async with engine.connect() as conn:
+        return {int(i): str(state) for i, state in await conn.execute(query)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.records import InboundMessage
 from gateway.store.codec import message_from_json
 from gateway.store.inbound import FAILED, RECEIVED, UNPARSED, Envelope
-from gateway.store.schema import inbound_messages
+from gateway.store.schema import inbound_messages, service_requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +138,10 @@ async def get_raw(conn: AsyncConnection, inbound_id: int) -> StoredRaw | None:
     row = (
         await conn.execute(select(inbound_messages).where(inbound_messages.c.id == inbound_id))
     ).first()
-    if row is None:
-        return None
+    return _stored_raw(row) if row is not None else None
+
+
+def _stored_raw(row: Any) -> StoredRaw:
     envelope = Envelope(row.channel, row.raw_body, dict(row.headers), row.public_url)
     return StoredRaw(row.id, row.channel, row.state, envelope)
 
@@ -151,3 +154,29 @@ async def set_state(
     await conn.execute(
         update(inbound_messages).where(inbound_messages.c.id == inbound_id).values(**values)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One stored message as staff inspect it."""
+
+    summary: InboundSummary
+    raw: StoredRaw
+    sender: str
+    tracking_number: str | None
+
+
+async def get_shown(conn: AsyncConnection, inbound_id: int) -> Shown | None:
+    """Message ``inbound_id`` with its raw request and the request it made, if any."""
+    c, r = inbound_messages.c, service_requests.c
+    joined = inbound_messages.outerjoin(service_requests, r.id == c.request_id)
+    query = (
+        select(inbound_messages, r.tracking_number).select_from(joined).where(c.id == inbound_id)
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    summary = InboundSummary(
+        row.id, row.channel, row.provider_id, row.state, row.received_at, row.error
+    )
+    return Shown(summary, _stored_raw(row), row.sender, row.tracking_number)

@@ -13,14 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select
 
-from gateway.runtime import Runtime
-from gateway.store.schema import inbound_messages
-from tests.conftest import SHARED_DATA, SHARED_FIXTURES
+from tests.conftest import SHARED_FIXTURES
 
 FIXTURES = SHARED_FIXTURES / "email_webhooks"
-EMAILS = sorted((SHARED_DATA / "emails").glob("*.eml"))
 BASIC = "city:correct-horse-battery-staple"
 MAILGUN_KEY = "fixture-mailgun-webhook-signing-key-not-real"
 
@@ -68,11 +64,6 @@ def postmark_raw(raw: bytes) -> dict[str, Any]:
         "OriginalRecipient": "311@inbound.city.example",
         "RawEmail": raw.decode("utf-8", "replace"),
     }
-
-
-async def rows(runtime: Runtime) -> list[Any]:
-    async with runtime.engine.connect() as conn:
-        return list(await conn.execute(select(inbound_messages).order_by(inbound_messages.c.id)))
 
 
 def stored_as_expected(status: int, stored: list[Any]) -> bool:

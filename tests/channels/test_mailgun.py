@@ -5,33 +5,32 @@ from __future__ import annotations
 import io
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 import pytest
 
 from gateway.runtime import Runtime
+from tests.channels.conftest import EMAILS, inbound_rows
 from tests.channels.email_webhooks import (
-    EMAILS,
     FIXTURES,
     MAILGUN_KEY,
     mailgun_signature,
     mailgun_signed,
-    rows,
     stored_as_expected,
 )
-from tests.support import FORM, folder_only, make_settings, merge, serve
+from tests.support import FORM, serve
 
 PATH = "/webhooks/email/mailgun"
 FIXTURE = FIXTURES / "mailgun_route.form"
 
 
 @pytest.fixture
-async def runtime(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Runtime:
+def channel_config(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("MAILGUN_SIGNING_KEY", MAILGUN_KEY)
     table = {"enabled": True, "signing_key_env": "MAILGUN_SIGNING_KEY", "max_age_seconds": 300}
-    overrides = merge(folder_only(tmp_path), {"channels": {"mailgun": table}})
-    return Runtime(make_settings(tmp_path, database_url, overrides))
+    return {"channels": {"mailgun": table}}
 
 
 def fixture_fields() -> dict[str, str]:
@@ -47,7 +46,7 @@ async def test_fixture_resigned_now_is_stored_once(runtime: Runtime) -> None:
     body = urlencode(mailgun_signed(fixture_fields()))
     async with serve(runtime) as client:
         response = await client.post(PATH, data=body, headers={"Content-Type": FORM})
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert response.status == 200
     message = stored[0].message
     assert stored[0].provider_id == "<CAJ3r0k4fXq8bT2=fixture-ro-20251014@mail.example.com>"
@@ -61,7 +60,7 @@ async def test_the_fixture_as_recorded_is_too_old_and_refused(runtime: Runtime) 
         response = await client.post(
             PATH, data=FIXTURE.read_bytes(), headers={"Content-Type": FORM}
         )
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert response.status == 403
     assert stored == []
 
@@ -72,7 +71,7 @@ async def test_a_replayed_token_is_refused_even_with_another_body(runtime: Runti
     async with serve(runtime) as client:
         first = await client.post(PATH, data=urlencode(signed), headers={"Content-Type": FORM})
         replay = await client.post(PATH, data=urlencode(forged), headers={"Content-Type": FORM})
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert (first.status, replay.status) == (200, 403)
     assert len(stored) == 1
 
@@ -84,7 +83,7 @@ async def test_mailguns_own_retry_of_a_request_is_stored_once_and_answered_again
     async with serve(runtime) as client:
         first = await client.post(PATH, data=signed, headers={"Content-Type": FORM})
         retry = await client.post(PATH, data=signed, headers={"Content-Type": FORM})
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert (first.status, retry.status) == (200, 200)
     assert len(stored) == 1
 
@@ -113,5 +112,5 @@ async def test_every_sample_mail_as_body_mime_is_stored_and_parsed_or_flagged(
     form.add_field("body-mime", io.BytesIO(case.read_bytes()), content_type="text/plain")
     async with serve(runtime) as client:
         response = await client.post(PATH, data=form)
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert stored_as_expected(response.status, stored)

@@ -8,13 +8,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
-from sqlalchemy import select
 
 from gateway.runtime import Runtime
-from gateway.store.schema import inbound_messages
+from tests.channels.conftest import inbound_rows
 from tests.conftest import SHARED_FIXTURES
+from tests.gateway.web.support import JURISDICTION, as_text, new_key, open311_overrides, xml_data
 from tests.support import FORM, serve
-from tests.gateway.web.support import JURISDICTION, as_text, new_key, open311_runtime, xml_data
 
 FIXTURES = SHARED_FIXTURES / "open311"
 BASE = "/open311/v2"
@@ -29,7 +28,7 @@ def post_form(key: str, **changes: str | None) -> str:
     """The fixture's POST body with ``api_key`` and any field changed (None drops it)."""
     pairs = parse_qsl((FIXTURES / "post_service_request.form").read_text().strip())
     pairs = [(k, key if k == "api_key" else v) for k, v in pairs]
-    pairs = [(k, changes.get(k, v)) for k, v in pairs if changes.get(k, v) is not None]
+    pairs = [(k, value) for k, v in pairs if (value := changes.get(k, v)) is not None]
     known = {k for k, _ in pairs}
     pairs += [(k, v) for k, v in changes.items() if k not in known and v is not None]
     return urlencode(pairs)
@@ -50,8 +49,8 @@ def expect(data: Any, fmt: str) -> Any:
 
 
 @pytest.fixture
-async def runtime(tmp_path: Path, database_url: str) -> Runtime:
-    return open311_runtime(tmp_path, database_url)
+def channel_config(tmp_path: Path) -> dict[str, Any]:
+    return open311_overrides(tmp_path)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -97,8 +96,7 @@ async def test_bad_api_key_is_the_specs_403_and_stores_nothing(runtime: Runtime,
             )
             assert resp.status == 403
             assert await read(resp, fmt) == expect(fixture("error_403.json"), fmt)
-        async with runtime.engine.connect() as conn:
-            assert list(await conn.execute(select(inbound_messages))) == []
+        assert await inbound_rows(runtime) == []
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -110,8 +108,7 @@ async def test_post_is_stored_once_without_its_key_and_answered(runtime: Runtime
         retry = await client.post(f"{BASE}/requests.{fmt}", data=post_form(key), headers=headers)
         assert first.status == retry.status == 200
         body, again = await read(first, fmt), await read(retry, fmt)
-        async with runtime.engine.connect() as conn:
-            rows = list(await conn.execute(select(inbound_messages)))
+        rows = await inbound_rows(runtime)
     assert body == again
     assert list(body[0]) == list(fixture("post_service_request_response.json")[0])
     assert len(rows) == 1

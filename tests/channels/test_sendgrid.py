@@ -3,37 +3,36 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway.runtime import Runtime
+from tests.channels.conftest import EMAILS, inbound_rows
 from tests.channels.email_webhooks import (
     BASIC,
-    EMAILS,
     basic_auth,
-    rows,
     sendgrid_manifest_form,
     sendgrid_raw_form,
     stored_as_expected,
 )
-from tests.support import folder_only, make_settings, merge, serve
+from tests.support import serve
 
 PATH = "/webhooks/email/sendgrid"
 
 
 @pytest.fixture
-async def runtime(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Runtime:
+def channel_config(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("SENDGRID_INBOUND_AUTH", BASIC)
     table = {"enabled": True, "basic_auth_env": "SENDGRID_INBOUND_AUTH"}
-    overrides = merge(folder_only(tmp_path), {"channels": {"sendgrid": table}})
-    return Runtime(make_settings(tmp_path, database_url, overrides))
+    return {"channels": {"sendgrid": table}}
 
 
 async def test_fixture_is_parsed_with_photo_and_verdicts(runtime: Runtime) -> None:
     async with serve(runtime) as client:
         first = await client.post(PATH, data=sendgrid_manifest_form(), headers=basic_auth())
         retry = await client.post(PATH, data=sendgrid_manifest_form(), headers=basic_auth())
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert (first.status, retry.status) == (200, 200)
     assert len(stored) == 1
     message = stored[0].message
@@ -54,7 +53,7 @@ async def test_bad_or_missing_basic_auth_is_403_and_stores_nothing(
     headers = basic_auth(credentials) if credentials else {}
     async with serve(runtime) as client:
         response = await client.post(PATH, data=sendgrid_manifest_form(), headers=headers)
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert response.status == 403
     assert stored == []
 
@@ -66,5 +65,5 @@ async def test_every_sample_mail_sent_raw_is_stored_and_parsed_or_flagged(
     async with serve(runtime) as client:
         form = sendgrid_raw_form(case.read_bytes())
         response = await client.post(PATH, data=form, headers=basic_auth())
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert stored_as_expected(response.status, stored)

@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from gateway.ingest.smtp import start_smtp
 from gateway.runtime import Runtime
-from gateway.store.schema import inbound_messages
+from tests.channels.conftest import EMAILS, inbound_rows
 from tests.conftest import SHARED_DATA
 from tests.support import folder_only, make_settings, merge
 
-EMAILS = sorted((SHARED_DATA / "emails").glob("*.eml"))
 RESIDENT = "dana.resident@example.org"
 
 
@@ -33,9 +31,8 @@ def smtp_options(**extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def runtime(tmp_path: Path, database_url: str) -> Runtime:
-    overrides = merge(folder_only(tmp_path), smtp_options(max_message_bytes=200_000))
-    return Runtime(make_settings(tmp_path, database_url, overrides))
+def channel_config() -> dict[str, Any]:
+    return smtp_options(max_message_bytes=200_000)
 
 
 @asynccontextmanager
@@ -74,15 +71,10 @@ def on_the_wire(path: Path) -> bytes:
     return re.sub(rb"\r?\n", b"\r\n", path.read_bytes())
 
 
-async def rows(runtime: Runtime) -> list[Any]:
-    async with runtime.engine.connect() as conn:
-        return list(await conn.execute(select(inbound_messages).order_by(inbound_messages.c.id)))
-
-
 async def test_mail_to_a_311_address_is_stored_then_answered_250(runtime: Runtime) -> None:
     async with listening(runtime) as port:
         refused = await talk(port, lambda c: c.sendmail(RESIDENT, ["311@localhost"], report()))
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert refused == {}
     assert len(stored) == 1
     row = stored[0]
@@ -106,7 +98,7 @@ async def test_other_domains_are_refused_550_so_we_are_never_a_relay(runtime: Ru
 
     async with listening(runtime) as port:
         codes = await talk(port, conversation)
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert codes == (550, 250)
     assert stored == []
 
@@ -122,7 +114,7 @@ async def test_mail_over_the_size_limit_is_refused_552(runtime: Runtime) -> None
 
     async with listening(runtime) as port:
         code = await talk(port, conversation)
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert code == 552
     assert stored == []
 
@@ -131,7 +123,7 @@ async def test_a_redelivered_message_id_is_stored_once(runtime: Runtime) -> None
     async with listening(runtime) as port:
         for _ in range(2):
             await talk(port, lambda c: c.sendmail(RESIDENT, ["311@localhost"], report()))
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert len(stored) == 1
 
 
@@ -159,7 +151,7 @@ async def test_unreadable_mail_is_kept_for_staff_and_answered_554(runtime: Runti
 
     async with listening(runtime) as port:
         code = await talk(port, conversation)
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert code == 554
     assert [r.state for r in stored] == ["unparsed"]
     assert stored[0].raw_body.startswith(b"To: 311@localhost")
@@ -169,7 +161,7 @@ async def test_a_bounce_is_stored_but_marked_never_to_answer(runtime: Runtime) -
     bounce = on_the_wire(SHARED_DATA / "emails" / "flanker__bounce-mailbox-full.eml")
     async with listening(runtime) as port:
         await talk(port, lambda c: c.sendmail("", ["311@localhost"], bounce))
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert stored[0].message["auto_reply"] == "bounce"
 
 
@@ -204,7 +196,7 @@ async def test_starttls_is_offered_when_a_certificate_is_configured(
 
     async with listening(runtime) as port:
         offered, refused = await talk(port, conversation)
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert offered and refused == {}
     assert len(stored) == 1
 
@@ -223,7 +215,7 @@ async def test_every_sample_mail_is_stored_and_parsed_or_flagged(
 
     async with listening(runtime) as port:
         code = await talk(port, conversation)
-        stored = await rows(runtime)
+        stored = await inbound_rows(runtime)
     assert len(stored) == 1
     expected = {"received": 250, "unparsed": 554}
     assert code == expected[stored[0].state]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
@@ -12,6 +11,7 @@ from sqlalchemy import func, select
 from gateway.runtime import Runtime
 from gateway.store.schema import inbound_messages
 from gateway.tracking import ALPHABET
+from tests.channels.conftest import inbound_rows
 from tests.conftest import SHARED_FIXTURES
 from tests.support import FORM, folder_only, make_settings, post_twilio, serve, twilio_headers
 
@@ -31,16 +31,6 @@ ANSWERS: dict[str, str | None] = {
     "sms_spanish": "Número de seguimiento",
     "whatsapp_text": "Número de seguimiento",
 }
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path, database_url: str) -> Runtime:
-    return Runtime(make_settings(tmp_path, database_url, folder_only(tmp_path)))
-
-
-async def inbound_rows(runtime: Runtime) -> list[Any]:
-    async with runtime.engine.connect() as conn:
-        return list(await conn.execute(select(inbound_messages)))
 
 
 def fields(path: Path) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +11,17 @@ from aiohttp import FormData
 from sqlalchemy import select
 
 from gateway.runtime import Runtime
-from gateway.store.schema import inbound_messages, outbox
+from gateway.store.schema import outbox
+from tests.channels.conftest import inbound_rows
+from tests.gateway.web.support import form_overrides, form_runtime, hidden
 from tests.support import serve
-from tests.gateway.web.support import form_runtime, hidden
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
-async def runtime(tmp_path: Path, database_url: str) -> Runtime:
-    return form_runtime(tmp_path, database_url, max_photo_bytes=2_000_000)
+def channel_config(tmp_path: Path) -> dict[str, Any]:
+    return form_overrides(tmp_path, max_photo_bytes=2_000_000)
 
 
 async def open_form(client: Any, lang: str = "en") -> tuple[str, str, str]:
@@ -47,18 +49,13 @@ def report(csrf: str, submission: str, **fields: str) -> dict[str, str]:
     return {**base, **fields}
 
 
-def multipart(fields: dict[str, str], photos: list[tuple[str, bytes, str]] = ()) -> FormData:  # type: ignore[assignment]
+def multipart(fields: dict[str, str], photos: Sequence[tuple[str, bytes, str]] = ()) -> FormData:
     data = FormData()
     for key, value in fields.items():
         data.add_field(key, value)
     for name, body, content_type in photos:
         data.add_field("photos", body, filename=name, content_type=content_type)
     return data
-
-
-async def stored(runtime: Runtime) -> list[Any]:
-    async with runtime.engine.connect() as conn:
-        return list(await conn.execute(select(inbound_messages)))
 
 
 async def test_every_service_and_label_in_both_languages(runtime: Runtime) -> None:
@@ -85,7 +82,7 @@ async def test_posted_without_js_is_stored_once_and_shows_the_tracking_number(
         assert first.status == again.status == 200
         assert first.url == again.url
         page = await first.text()
-        rows = await stored(runtime)
+        rows = await inbound_rows(runtime)
         async with runtime.engine.connect() as conn:
             jobs = list(await conn.execute(select(outbox)))
     assert len(rows) == 1
@@ -114,7 +111,7 @@ async def test_without_the_csrf_cookie_is_refused_and_stores_nothing(
         resp = await client.post("/report", data=multipart(report(csrf, submission)))
         forged = await client.post("/report", data=multipart(report("0" * 64, submission)))
         assert resp.status == forged.status == 403
-        assert await stored(runtime) == []
+        assert await inbound_rows(runtime) == []
 
 
 async def test_honeypot_is_refused_and_stores_nothing(runtime: Runtime) -> None:
@@ -123,7 +120,7 @@ async def test_honeypot_is_refused_and_stores_nothing(runtime: Runtime) -> None:
         fields = report(csrf, submission, website="http://spam.example")
         resp = await client.post("/report", data=multipart(fields))
         assert resp.status == 400
-        assert await stored(runtime) == []
+        assert await inbound_rows(runtime) == []
 
 
 async def test_rate_limit_per_address(tmp_path: Path, database_url: str) -> None:
@@ -135,7 +132,7 @@ async def test_rate_limit_per_address(tmp_path: Path, database_url: str) -> None
             resp = await client.post("/report", data=multipart(report(csrf, submission)))
             statuses.append(resp.status)
         assert statuses == [200, 200, 429]
-        assert len(await stored(runtime)) == 2
+        assert len(await inbound_rows(runtime)) == 2
 
 
 async def test_oversize_photo_keeps_what_was_typed(tmp_path: Path, database_url: str) -> None:
@@ -149,7 +146,7 @@ async def test_oversize_photo_keeps_what_was_typed(tmp_path: Path, database_url:
         )
         assert resp.status == 413
         html = await resp.text()
-        assert await stored(runtime) == []
+        assert await inbound_rows(runtime) == []
     assert "Tree limb down on Liberty St" in html
     assert 'id="photos-error"' in html and 'aria-invalid="true"' in html
     assert 'value="sam.rivera@example.com"' in html.lower()
@@ -162,7 +159,7 @@ async def test_errors_are_tied_to_their_fields_and_keep_the_text(runtime: Runtim
         resp = await client.post("/report", data=multipart(fields))
         assert resp.status == 400
         html = await resp.text()
-        assert await stored(runtime) == []
+        assert await inbound_rows(runtime) == []
     assert 'aria-describedby="contact-hint phone-error"' in html
     assert 'href="#address"' in html
     assert "almost blew my tire</textarea>" in html
@@ -176,7 +173,7 @@ async def test_anonymous_report_carries_no_contact(runtime: Runtime) -> None:
         assert (await client.post("/report", data=multipart(fields))).status == 200
         async with runtime.engine.connect() as conn:
             jobs = list(await conn.execute(select(outbox)))
-        message = (await stored(runtime))[0].message
+        message = (await inbound_rows(runtime))[0].message
     assert message["sender"] == ""
     assert message["declared"]["anonymous"] is True
     assert message["declared"]["email"] == "" and message["declared"]["phone"] == ""
@@ -191,7 +188,7 @@ async def test_suggestion_with_and_without_javascript(runtime: Runtime) -> None:
         fields = report(csrf, submission, service_code="", action="suggest")
         resp = await client.post("/report", data=multipart(fields))
         html = await resp.text()
-        assert await stored(runtime) == []
+        assert await inbound_rows(runtime) == []
     assert '<option value="pothole" selected>' in html
 
 

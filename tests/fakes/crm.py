@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -195,7 +196,13 @@ class FakeCrm:
     def _webhook_answer(self, case_id: str, fields: dict[str, Any]) -> Reply:
         return 201, json.dumps({"case_id": case_id}).encode(), {}
 
-    def _create(self, kind: str, request: web.Request, fields: dict[str, Any], answer: Any) -> Any:
+    def _create(
+        self,
+        kind: str,
+        request: web.Request,
+        fields: dict[str, Any],
+        answer: Callable[[str, dict[str, Any]], Reply],
+    ) -> web.Response:
         """Make a case, or give the first answer again for a known ``Idempotency-Key``."""
         key = request.headers.get("Idempotency-Key")
         if key and (kind, key) in self._answers:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from gateway.runtime import Runtime
 from tests.channels.test_web_form import PNG, multipart, open_form, report
-from tests.support import make_settings, merge, serve
 from tests.gateway.web.support import form_overrides
+from tests.support import make_settings, merge, serve
 
 PUBLIC = "https://311.example.gov"
 
@@ -19,7 +20,7 @@ def runtime_with(tmp_path: Path, database_url: str, public_url: str) -> Runtime:
     return Runtime(make_settings(tmp_path, database_url, overrides))
 
 
-async def file_a_report_with_a_photo(runtime: Runtime, tmp_path: Path) -> dict[str, object]:
+async def file_a_report_with_a_photo(runtime: Runtime, tmp_path: Path) -> dict[str, Any]:
     """Post the form with a photo, run the pipeline and the worker, read the filed case."""
     async with serve(runtime) as client:
         _, csrf, submission = await open_form(client)
@@ -37,7 +38,7 @@ async def test_a_form_photo_is_filed_as_a_link_that_serves_it(
 ) -> None:
     runtime = runtime_with(tmp_path, database_url, PUBLIC)
     case = await file_a_report_with_a_photo(runtime, tmp_path)
-    (media,) = case["media"]  # type: ignore[misc]
+    (media,) = case["media"]
     name = f"{hashlib.sha256(PNG).hexdigest()}.png"
     assert media["url"] == f"{PUBLIC}/media/{name}"
     async with serve(runtime_with(tmp_path, database_url, PUBLIC)) as client:
@@ -54,7 +55,7 @@ async def test_without_a_public_address_no_link_is_made_up(
     tmp_path: Path, database_url: str
 ) -> None:
     case = await file_a_report_with_a_photo(runtime_with(tmp_path, database_url, ""), tmp_path)
-    (media,) = case["media"]  # type: ignore[misc]
+    (media,) = case["media"]
     assert media["url"] is None and media["sha256"] == hashlib.sha256(PNG).hexdigest()
 
 

@@ -15,7 +15,6 @@ import signal
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
@@ -110,14 +109,6 @@ class Gateway:
             await asyncio.wait_for(self.process.wait(), 10)
 
 
-@pytest.fixture
-async def crm() -> AsyncIterator[FakeCrm]:
-    fake = FakeCrm()
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
 async def send_all(
     url: str, pending: dict[str, bytes], acked: set[str], on_ack: asyncio.Event | None = None
 ) -> None:
@@ -189,8 +180,15 @@ async def test_sigkill_mid_stream_loses_nothing_acked_and_files_nothing_twice(
         stored = [r.provider_id for r in await conn.execute(select(inbound_messages.c.provider_id))]
     await engine.dispose()
     assert sorted(stored) == sorted(messages), "every acknowledged message is stored, once"
-    markers = [re.search(r"marker-\d{4}", c["original_text"]).group(0) for c in crm.cases.values()]
+    markers = [marker(c["original_text"]) for c in crm.cases.values()]
     assert len(markers) == len(set(markers)) == TOTAL, "each message is one case, never two"
+
+
+def marker(text: str) -> str:
+    """The ``marker-NNNN`` that ``bodies`` put in a message, read back from its case."""
+    found = re.search(r"marker-\d{4}", text)
+    assert found is not None, text
+    return found.group(0)
 
 
 async def wait_for_cases(crm: FakeCrm, count: int) -> None:

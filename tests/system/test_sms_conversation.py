@@ -53,14 +53,6 @@ async def twilio(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeTwilioApi
 
 
 @pytest.fixture
-async def crm() -> AsyncIterator[FakeCrm]:
-    fake = FakeCrm()
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
 async def runtime(
     tmp_path: Path, database_url: str, twilio: FakeTwilioApi, crm: FakeCrm, gazetteer: Path
 ) -> Runtime:

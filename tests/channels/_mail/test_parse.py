@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -12,9 +13,8 @@ from channels._mail.message import MediaLimits
 from channels._mail.parse import parse_email
 from gateway.errors import MalformedPayload
 from gateway.records import InboundMessage, MailThread
-from tests.conftest import SHARED_DATA
+from tests.channels.conftest import EMAILS
 
-EMAILS = sorted((SHARED_DATA / "emails").glob("*.eml"))
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200
 
 
@@ -30,8 +30,13 @@ def mail(**headers: str) -> EmailMessage:
     return msg
 
 
-def parse(msg: EmailMessage, **kwargs: object) -> InboundMessage:
-    return parse_email(msg.as_bytes(policy=SMTP), "smtp", MediaLimits(), **kwargs)  # type: ignore[arg-type]
+def parse(
+    msg: EmailMessage, *, envelope_from: str | None = None, envelope_to: Sequence[str] = ()
+) -> InboundMessage:
+    raw = msg.as_bytes(policy=SMTP)
+    return parse_email(
+        raw, "smtp", MediaLimits(), envelope_from=envelope_from, envelope_to=envelope_to
+    )
 
 
 @pytest.mark.parametrize("case", EMAILS, ids=lambda p: p.stem)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -10,19 +11,15 @@ from sqlalchemy import select
 from gateway.store.database import make_engine
 from gateway.store.schema import api_keys
 from gateway.web import keys
-from tests.gateway.cli.test_main import Gateway, project
+from tests.gateway.cli.conftest import Gateway
 from tests.gateway.web.support import open311_overrides
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-async def gateway(tmp_path: Path) -> Gateway:
-    from gateway.store.migrate import upgrade
-
-    gw = project(tmp_path, open311_overrides(tmp_path))
-    await upgrade(gw.database_url)
-    return gw
+def project_config(tmp_path: Path) -> dict[str, Any]:
+    return open311_overrides(tmp_path)
 
 
 async def test_create_prints_the_key_last_stores_a_hash_and_revoke_stops_it(

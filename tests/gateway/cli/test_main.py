@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,66 +10,21 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from gateway.config.settings import normalize_database_url
 from gateway.outbox import jobs
 from gateway.records import Reporter, ServiceRequest
 from gateway.runtime import Runtime
 from gateway.store.database import make_engine
 from gateway.store.inbound import Envelope, insert_unparsed
-from gateway.store.migrate import upgrade
 from gateway.store.requests import insert_request
 from gateway.store.schema import inbound_messages, outbox
-from tests.conftest import REPO_ROOT, SHARED_FIXTURES
-from tests.support import folder_only, make_settings, post_twilio, serve, write_config
+from tests.conftest import SHARED_FIXTURES
+from tests.gateway.cli.conftest import Gateway, project
+from tests.support import folder_only, make_settings, post_twilio, serve
 
 pytestmark = pytest.mark.timeout(120)
 
 SMS = SHARED_FIXTURES / "twilio" / "sms_inbound.form"
 SMS_SID = "SMc38c383140cfc46c84688f7c8c9a166a"
-
-
-@dataclass(frozen=True)
-class Gateway:
-    """A project folder with a config and a SQLite file, and the CLI to run against them."""
-
-    root: Path
-    config: Path
-    database_url: str
-
-    def run(self, *args: str, env: Mapping[str, str | None] | None = None) -> Any:
-        """``python -m gateway --config ... ARGS`` as a process; ``None`` in ``env`` unsets."""
-        environ = {**os.environ, "DATABASE_URL": self.database_url}
-        # The checkout first, so the CLI under test is this one whatever the working directory.
-        environ["PYTHONPATH"] = str(REPO_ROOT)
-        # PORT would win over server.port and hide a wrong value there.
-        environ.pop("PORT", None)
-        for key, value in (env or {}).items():
-            if value is None:
-                environ.pop(key, None)
-            else:
-                environ[key] = value
-        return subprocess.run(
-            [sys.executable, "-m", "gateway", "--config", str(self.config), *args],
-            cwd=self.root,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=90,
-        )
-
-
-def project(root: Path, overrides: Mapping[str, Any] | None = None) -> Gateway:
-    config = write_config(root, {**folder_only(root), **(overrides or {})})
-    url = normalize_database_url(f"sqlite:///{root / 'gateway.db'}", root)
-    return Gateway(root, config, url)
-
-
-@pytest.fixture
-async def gateway(tmp_path: Path) -> Gateway:
-    """A project with a migrated database (each CLI start costs seconds, so not by the CLI)."""
-    gw = project(tmp_path)
-    await upgrade(gw.database_url)
-    return gw
 
 
 def test_check_config_accepts_the_default_config(tmp_path: Path) -> None:
@@ -156,10 +106,13 @@ async def test_migrate_then_outbox_list_shows_jobs(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split()[:4] == ["ID", "STATE", "KIND", "TARGET"]
     assert len(lines) == 3
-    # Newest first.
-    for line, request_id in zip(lines[1:], reversed(request_ids), strict=True):
+    # Newest first, each named by its request's tracking number, not its internal id.
+    numbers = [f"CLI{serial:03d}" for serial in range(1, len(request_ids) + 1)]
+    for line, request_id, number in zip(
+        lines[1:], reversed(request_ids), reversed(numbers), strict=True
+    ):
         assert line.split()[1:4] == ["pending", "deliver", "folder"]
-        assert request_id in line
+        assert number in line and request_id not in line
 
 
 async def test_outbox_retry_and_retry_dead_make_dead_jobs_pending(gateway: Gateway) -> None:
@@ -221,7 +174,8 @@ async def test_inbound_list_unparsed_shows_a_malformed_webhook(gateway: Gateway)
 
     result = gateway.run("inbound", "list", "--unparsed")
     assert result.returncode == 0, result.stderr
-    [line] = result.stdout.splitlines()
+    header, line = result.stdout.splitlines()
+    assert header.split()[:3] == ["ID", "STATE", "CHANNEL"]
     assert line.split()[:3] == [str(unparsed_id), "unparsed", "twilio_sms"]
     assert line.endswith("MessageSid is missing")
     assert SMS_SID not in result.stdout
@@ -260,5 +214,5 @@ async def test_inbound_reprocess_all_unparsed(gateway: Gateway) -> None:
     assert f"{broken}: still unparsed: MessageSid is missing" in result.stdout
     rows = await inbound_rows(gateway.database_url)
     assert rows[SMS_SID].state == rows["SM" + "0" * 32].state == "received"
-    [left] = gateway.run("inbound", "list", "--unparsed").stdout.splitlines()
+    _, left = gateway.run("inbound", "list", "--unparsed").stdout.splitlines()
     assert left.split()[:2] == [str(broken), "unparsed"]

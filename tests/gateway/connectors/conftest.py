@@ -1,4 +1,5 @@
-"""Connector tests: a real FakeCrm on loopback, connectors built from config-shaped options."""
+"""Connector tests: the parent conftest's FakeCrm on loopback, expecting this folder's API key,
+webhook secret and jurisdiction, and connectors built from config-shaped options."""
 
 from __future__ import annotations
 
@@ -18,14 +19,12 @@ JURISDICTION = "newportri.example.org"
 
 
 @pytest.fixture
-async def crm() -> AsyncIterator[FakeCrm]:
-    crm = FakeCrm()
-    await crm.start()
+def crm(crm: FakeCrm) -> FakeCrm:
+    """The parent's fake CRM, asking for the credentials the connectors here are given."""
     crm.api_key = API_KEY
     crm.webhook_secret = WEBHOOK_SECRET
     crm.jurisdiction_id = JURISDICTION
-    yield crm
-    await crm.close()
+    return crm
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from gateway.connectors.open311 import Open311Connector
 from gateway.connectors.webhook import WebhookConnector
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.records import ServiceRequest
-from tests.gateway.connectors.conftest import open311_options, webhook_options
 from tests.fakes.crm import FakeCrm
+from tests.gateway.connectors.conftest import open311_options, webhook_options
 
 
 @pytest.fixture(params=["open311", "webhook"])

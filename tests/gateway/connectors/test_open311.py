@@ -14,8 +14,8 @@ from gateway.connectors import load_all
 from gateway.connectors.open311 import Open311Connector
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.records import Location, Reporter, ServiceRequest
-from tests.gateway.connectors.conftest import API_KEY, JURISDICTION, open311_options
 from tests.fakes.crm import FakeCrm
+from tests.gateway.connectors.conftest import API_KEY, JURISDICTION, open311_options
 
 
 async def test_submit_files_a_case_with_georeport_fields(

@@ -13,9 +13,9 @@ from gateway.connectors.open311 import Open311Connector
 from gateway.errors import PermanentDeliveryError
 from gateway.records import ServiceRequest
 from tests.conftest import SHARED_FIXTURES
-from tests.gateway.connectors.conftest import API_KEY
 from tests.fakes.crm import FakeCrm
 from tests.fakes.georeport import form_fields
+from tests.gateway.connectors.conftest import API_KEY
 
 FIXTURES = SHARED_FIXTURES / "open311"
 Check = Callable[[FakeCrm, Open311Connector, ServiceRequest, str, bytes], Awaitable[None]]
@@ -104,16 +104,13 @@ CHECKS: dict[str, Check] = {
     "error_403.json": check_error,
     "error_404.json": check_error,
 }
-CASES = [
-    pytest.param(p.name, p.read_bytes(), id=p.stem)
-    for p in sorted(FIXTURES.iterdir())
-    if p.name not in CATALOG_ONLY
-]
+REPLAYED = [p for p in sorted(FIXTURES.iterdir()) if p.name not in CATALOG_ONLY]
+CASES = [pytest.param(p.name, p.read_bytes(), id=p.stem) for p in REPLAYED]
 
 
 def test_every_open311_fixture_has_a_check() -> None:
     assert CASES, f"no fixtures in {FIXTURES}"
-    assert sorted(case.values[0] for case in CASES) == sorted(CHECKS)
+    assert sorted(p.name for p in REPLAYED) == sorted(CHECKS)
 
 
 @pytest.mark.parametrize(("name", "body"), CASES)

@@ -17,8 +17,8 @@ from gateway.connectors.webhook import WebhookConnector, encode_body, sign, veri
 from gateway.errors import PermanentDeliveryError
 from gateway.record_json import request_to_dict
 from gateway.records import ServiceRequest
-from tests.gateway.connectors.conftest import WEBHOOK_SECRET, webhook_options
 from tests.fakes.crm import FakeCrm
+from tests.gateway.connectors.conftest import WEBHOOK_SECRET, webhook_options
 
 
 async def test_submit_posts_the_record_and_returns_the_case_id(

@@ -1,10 +1,13 @@
-"""Outbox fixtures: a fake CRM on loopback and service requests waiting to be delivered."""
+"""Outbox fixtures: an engine on each test database and service requests waiting to be
+delivered; the fake CRM (``crm``) and ``database_url`` come from the parent conftest."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,26 +16,26 @@ from gateway.config.settings import BreakerSettings, OutboxSettings, RetrySettin
 from gateway.outbox import jobs
 from gateway.records import Location, Reporter, ServiceRequest, Status
 from gateway.store import requests
+from gateway.store.database import make_engine
 from gateway.tracking import tracking_number_for
-from tests.fakes.crm import FakeCrm
 
 
 @pytest.fixture
-async def crm() -> AsyncIterator[FakeCrm]:
-    fake = FakeCrm()
-    await fake.start()
-    yield fake
-    await fake.close()
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
 
 
-def fast_settings(**retry: float) -> OutboxSettings:
-    """Outbox settings with tiny waits, so retries happen within a test."""
-    values = {"base_seconds": 0.001, "max_backoff_seconds": 0.005, **retry}
+def fast_settings(**retry: Any) -> OutboxSettings:
+    """Outbox settings with tiny waits, so retries happen within a test; ``retry`` changes other
+    ``RetrySettings`` fields."""
+    waits = RetrySettings(base_seconds=0.001, max_backoff_seconds=0.005)
     return OutboxSettings(
         poll_interval_seconds=0.01,
         lease_seconds=30,
         delivery_timeout_seconds=5,
-        retry=RetrySettings(**values),  # type: ignore[arg-type]
+        retry=dataclasses.replace(waits, **retry),
         breaker=BreakerSettings(failure_threshold=5, reset_seconds=0.01),
     )
 

@@ -13,19 +13,11 @@ from gateway.outbox import jobs
 from gateway.outbox.sync import StatusSync
 from gateway.outbox.worker import OutboxWorker
 from gateway.store import requests
-from gateway.store.database import make_engine
 from tests.conftest import REPO_ROOT
 from tests.fakes.crm import FakeCrm
 from tests.gateway.outbox.conftest import fast_settings, seed
 
 SETTINGS, _ = load_settings(REPO_ROOT / "config" / "gateway.toml", env={})
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture

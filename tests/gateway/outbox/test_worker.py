@@ -14,20 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.config.settings import OutboxSettings
 from gateway.connectors.open311 import Open311Connector
 from gateway.outbox import jobs
-from gateway.outbox.worker import OutboxWorker
+from gateway.outbox.worker import OutboxWorker, utcnow
 from gateway.store import requests
 from gateway.store.database import make_engine
 from gateway.store.schema import service_requests
 from tests.fakes.crm import FakeCrm
 from tests.gateway.outbox.conftest import fast_settings, seed
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(database_url)
-    yield engine
-    await engine.dispose()
-
 
 _OPEN: list[Open311Connector] = []
 
@@ -43,12 +35,11 @@ def worker_for(
     engine: AsyncEngine,
     crm: FakeCrm,
     settings: OutboxSettings | None = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> OutboxWorker:
     connector = Open311Connector({"endpoint": crm.open311_endpoint})
     _OPEN.append(connector)
-    kwargs = {"clock": clock} if clock else {}
-    return OutboxWorker(engine, {"open311": connector}, settings or fast_settings(), **kwargs)
+    return OutboxWorker(engine, {"open311": connector}, settings or fast_settings(), clock=clock)
 
 
 async def drain(worker: OutboxWorker, until: Callable[[], Awaitable[bool]]) -> None:

@@ -31,10 +31,6 @@ def open311_overrides(root: Path) -> dict[str, Any]:
     )
 
 
-def open311_runtime(root: Path, database_url: str) -> Runtime:
-    return Runtime(make_settings(root, database_url, open311_overrides(root)))
-
-
 async def new_key(runtime: Runtime, name: str = "kiosk") -> str:
     return await keys.create_key(runtime.engine, name)
 

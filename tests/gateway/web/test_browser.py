@@ -13,7 +13,6 @@ import pytest
 from gateway.runtime import Runtime
 from tests.conftest import REPO_ROOT
 from tests.support import serve
-from tests.gateway.web.support import form_runtime
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -37,8 +36,9 @@ pytestmark = [
 
 
 @pytest.fixture
-async def runtime(tmp_path: Path, sqlite_url: str) -> Runtime:
-    return form_runtime(tmp_path, sqlite_url)
+def database_url(sqlite_url: str) -> str:
+    """The browser tests run on SQLite only."""
+    return sqlite_url
 
 
 @pytest.fixture

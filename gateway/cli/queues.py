@@ -1,0 +1,215 @@
+"""``outbox`` and ``inbound``: what staff look at and replay from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.cli.serve import with_runtime
+from gateway.config.settings import Settings
+from gateway.ingest.reprocess import reprocess
+from gateway.log import mask_address
+from gateway.outbox import jobs
+from gateway.runtime import Runtime
+from gateway.store import inbound, received
+
+TIME = "%Y-%m-%d %H:%M:%S"
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``outbox`` and ``inbound``; every one of them needs a migrated schema."""
+    outbox = sub.add_parser("outbox", help="inspect and replay delivery and notification jobs")
+    osub = outbox.add_subparsers(dest="outbox_command", required=True)
+    listing = osub.add_parser("list", help="jobs, newest first")
+    listing.add_argument("--state", choices=[jobs.PENDING, jobs.IN_FLIGHT, jobs.DONE, jobs.DEAD])
+    listing.add_argument("--kind", choices=[jobs.DELIVER, jobs.NOTIFY, jobs.FETCH])
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(handler=cmd_outbox_list)
+    show = osub.add_parser("show", help="one job, whole")
+    show.add_argument("id", type=int, metavar="ID")
+    show.set_defaults(handler=cmd_outbox_show)
+    again = osub.add_parser("retry", help="make jobs due now with a fresh retry horizon")
+    again.add_argument("ids", type=int, nargs="+", metavar="ID")
+    again.set_defaults(handler=cmd_outbox_retry)
+    dead = osub.add_parser("retry-dead", help="replay every dead job")
+    dead.set_defaults(handler=cmd_outbox_retry_dead)
+    stored = sub.add_parser("inbound", help="inspect and reprocess stored raw messages")
+    isub = stored.add_subparsers(dest="inbound_command", required=True)
+    listing = isub.add_parser("list", help="stored messages, newest first")
+    listing.add_argument("--unparsed", action="store_true", help="only those flagged for staff")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(handler=cmd_inbound_list)
+    show = isub.add_parser("show", help="one stored message (its raw body with --raw)")
+    show.add_argument("id", type=int, metavar="ID")
+    show.add_argument("--raw", action="store_true", help="also print the raw body as received")
+    show.set_defaults(handler=cmd_inbound_show)
+    again = isub.add_parser("reprocess", help="parse stored raw messages again")
+    target = again.add_mutually_exclusive_group(required=True)
+    target.add_argument("id", type=int, nargs="?", metavar="ID")
+    target.add_argument("--all-unparsed", action="store_true")
+    again.set_defaults(handler=cmd_inbound_reprocess)
+    for parser in (osub, isub):
+        for choice in parser.choices.values():
+            choice.set_defaults(schema="needed")
+
+
+def _about(listed: jobs.Listed) -> str:
+    """What a job is for: its request's tracking number, or whom a notification goes to."""
+    job = listed.job
+    if listed.tracking_number:
+        return listed.tracking_number
+    purpose = str(job.payload.get("purpose") or job.kind)
+    to = job.payload.get("to")
+    return f"{purpose} to {mask_address(str(to))}" if to else purpose
+
+
+async def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(runtime: Runtime) -> int:
+        rows = await jobs.listing(
+            runtime.engine, state=args.state, kind=args.kind, limit=args.limit
+        )
+        if not rows:
+            print("no jobs" + (f" in state {args.state}" if args.state else ""))
+            return 0
+        print(
+            f"{'ID':>6}  {'STATE':<9} {'KIND':<7} {'TARGET':<12} {'TRIES':>5}  "
+            f"{'NEXT (UTC)':<19}  FOR / LAST ERROR"
+        )
+        for listed in rows:
+            j = listed.job
+            print(
+                f"{j.id:>6}  {j.state:<9} {j.kind:<7} {j.target:<12} {j.attempts:>5}  "
+                f"{j.next_attempt_at.strftime(TIME)}  {_about(listed)}  {j.last_error or ''}"
+            )
+        return 0
+
+    return await with_runtime(settings, body)
+
+
+async def cmd_outbox_show(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(runtime: Runtime) -> int:
+        listed = await jobs.get_listed(runtime.engine, args.id)
+        if listed is None:
+            print(f"error: there is no outbox job {args.id}", file=sys.stderr)
+            return 1
+        j = listed.job
+        payload = dict(j.payload)
+        if "to" in payload:
+            payload["to"] = mask_address(str(payload["to"]))
+        fields = {
+            "job": j.id,
+            "for": _about(listed),
+            "kind": j.kind,
+            "target": j.target,
+            "state": j.state,
+            "attempts": j.attempts,
+            "created (UTC)": j.created_at.strftime(TIME),
+            "next attempt (UTC)": j.next_attempt_at.strftime(TIME),
+            "idempotency key": j.idempotency_key,
+            "remote id": j.remote_id or "-",
+            "last error": j.last_error or "-",
+            # A notification's body is for the resident, not the terminal.
+            "payload": json.dumps({k: v for k, v in payload.items() if k != "body"}),
+        }
+        width = max(map(len, fields))
+        for name, value in fields.items():
+            print(f"{name:<{width}}  {value}")
+        return 0
+
+    return await with_runtime(settings, body)
+
+
+async def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(runtime: Runtime) -> int:
+        wanted = sorted(set(args.ids))
+        known = await jobs.states_of(runtime.engine, wanted)
+        for job_id in wanted:
+            if job_id not in known:
+                print(f"error: there is no outbox job {job_id}", file=sys.stderr)
+            elif known[job_id] == jobs.DONE:
+                print(f"error: outbox job {job_id} is done already", file=sys.stderr)
+        count = await jobs.retry(runtime.engine, wanted, now=datetime.now(UTC))
+        print(f"{count} job(s) due now")
+        return 0 if count == len(wanted) else 1
+
+    return await with_runtime(settings, body)
+
+
+async def cmd_outbox_retry_dead(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(runtime: Runtime) -> int:
+        count = await jobs.retry(runtime.engine, None, now=datetime.now(UTC))
+        print(f"{count} dead job(s) due now")
+        return 0
+
+    return await with_runtime(settings, body)
+
+
+async def cmd_inbound_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(runtime: Runtime) -> int:
+        rows = await received.list_inbound(
+            runtime.engine, flagged_only=args.unparsed, limit=args.limit
+        )
+        if not rows:
+            print("no messages flagged for staff" if args.unparsed else "no stored messages")
+            return 0
+        print(f"{'ID':>6}  {'STATE':<9} {'CHANNEL':<13} {'RECEIVED (UTC)':<19}  PROVIDER ID  ERROR")
+        for r in rows:
+            when = r.received_at.strftime(TIME)
+            print(
+                f"{r.id:>6}  {r.state:<9} {r.channel:<13} {when}  {r.provider_id}  {r.error or ''}"
+            )
+        return 0
+
+    return await with_runtime(settings, body)
+
+
+async def cmd_inbound_show(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(runtime: Runtime) -> int:
+        async with runtime.engine.connect() as conn:
+            shown = await received.get_shown(conn, args.id)
+        if shown is None:
+            print(f"error: there is no stored message {args.id}", file=sys.stderr)
+            return 1
+        s, env = shown.summary, shown.raw.envelope
+        fields = {
+            "message": s.id,
+            "channel": s.channel,
+            "state": s.state,
+            "received (UTC)": s.received_at.strftime(TIME),
+            "provider id": s.provider_id,
+            "sender": mask_address(shown.sender),
+            "request": shown.tracking_number or "-",
+            "error": s.error or "-",
+            "arrived at": env.public_url,
+            "headers": ", ".join(sorted(env.headers)),
+            "raw body": f"{len(env.raw_body)} bytes" + ("" if args.raw else " (--raw prints it)"),
+        }
+        width = max(map(len, fields))
+        for name, value in fields.items():
+            print(f"{name:<{width}}  {value}")
+        if args.raw:
+            sys.stdout.write(env.raw_body.decode("utf-8", "replace") + "\n")
+        return 0
+
+    return await with_runtime(settings, body)
+
+
+async def cmd_inbound_reprocess(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(runtime: Runtime) -> int:
+        if args.all_unparsed:
+            flagged = await received.list_inbound(runtime.engine, flagged_only=True, limit=100_000)
+            ids = [r.id for r in flagged if r.state == inbound.UNPARSED]
+        else:
+            ids = [args.id]
+        failures = 0
+        for inbound_id in ids:
+            outcome = await reprocess(runtime.engine, settings, inbound_id)
+            failures += not outcome.startswith("parsed")
+            print(f"{inbound_id}: {outcome}")
+        runtime.intake_wake.set()
+        return 1 if failures else 0
+
+    return await with_runtime(settings, body)
