@@ -23,7 +23,7 @@ from gateway.runtime import Runtime
 from gateway.store import contacts, requests
 from gateway.store.received import list_inbound
 from tests.conftest import SHARED_FIXTURES
-from tests.support import FORM, folder_only, make_settings, post_twilio, serve, twilio_headers
+from tests.support import FORM, post_twilio, serve, twilio_headers
 
 ROUTE = "/webhooks/twilio/status"
 TWILIO = SHARED_FIXTURES / "twilio"
@@ -40,11 +40,6 @@ UNREACHABLE = [
     ("undelivered", "30005"),
     ("undelivered", "30006"),
 ]
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path, database_url: str) -> Runtime:
-    return Runtime(make_settings(tmp_path, database_url, folder_only(tmp_path)))
 
 
 @pytest.fixture
