@@ -1,7 +1,9 @@
 """Text clean-up: HTML to text, mojibake and whitespace repair, email quotes and signatures.
 
 Quoted replies and signatures are cut with ``mail-parser-reply``; HTML is read with
-BeautifulSoup; broken encodings are repaired with ``ftfy``.
+BeautifulSoup; broken encodings are repaired with ``ftfy``. Each is imported by the function that
+needs it, the first time: most texts need none of them, and every command line start pays for
+what is imported at the top.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ import unicodedata
 import warnings
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import ftfy
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
-from mailparser_reply import EmailReplyParser
+if TYPE_CHECKING:
+    from mailparser_reply import EmailReplyParser
 
 _HTML_HINT = re.compile(r"<(?:html|body|div|p|br|span|table|a\s)[^>]*>", re.IGNORECASE)
 _MOJIBAKE_HINT = re.compile("[\u00c2\u00c3\u00e2\ufffd]")
@@ -31,6 +33,8 @@ def clean_text(text: str) -> str:
     # Mojibake, composed forms and invisible characters are all non-ASCII; most texts are not.
     if not text.isascii():
         if _MOJIBAKE_HINT.search(text):
+            import ftfy
+
             text = ftfy.fix_text(text)
         text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
     text = _SPACES.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
@@ -50,6 +54,8 @@ def clean_email_text(text: str, languages: Sequence[str] = ("en",)) -> str:
 
 def html_to_text(html: str) -> str:
     """Visible text of an HTML fragment or document, one block per line."""
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         soup = BeautifulSoup(html, "html.parser")
@@ -61,6 +67,8 @@ def html_to_text(html: str) -> str:
 @lru_cache(maxsize=8)
 def _reply_parser(languages: tuple[str, ...]) -> EmailReplyParser:
     """A parser for these languages; ``mail-parser-reply`` knows a fixed set, "en" always."""
+    from mailparser_reply import EmailReplyParser
+
     known = [lang for lang in languages if lang in _SUPPORTED] or ["en"]
     return EmailReplyParser(languages=known)
 
