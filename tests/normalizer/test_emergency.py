@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,52 @@ def test_spanish_hit_reports_spanish(phrases: EmergencyPhrases) -> None:
     hit = detect_emergency("hay una fuga de gas", phrases)
     assert hit is not None
     assert hit.language == "es"
+
+
+def test_negation_cancels_its_own_clause_only(phrases: EmergencyPhrases) -> None:
+    assert detect_emergency("no one is hurt but the stop sign fell", phrases) is None
+    hit = detect_emergency("no one is hurt but the garage is on fire", phrases)
+    assert hit is not None
+    assert "fire" in hit.phrase
+
+
+def test_a_negated_vital_sign_of_a_person_is_an_emergency(phrases: EmergencyPhrases) -> None:
+    hit = detect_emergency("um theres a guy on the sidewalk and he is not moving", phrases)
+    assert hit is not None
+    assert hit.rule == "person_lifeless"
+    assert detect_emergency("my neighbor won't move his car off the street", phrases) is None
+    assert detect_emergency("traffic is not moving on broadway", phrases) is None
+
+
+def test_hypotheticals_and_the_past_are_not_emergencies(phrases: EmergencyPhrases) -> None:
+    assert detect_emergency("please fix this before someone gets hurt", phrases) is None
+    assert detect_emergency("there was a fire last year, the lot is still empty", phrases) is None
+    assert detect_emergency("I think there might be a gas leak, it smells", phrases) is not None
+
+
+def test_words_between_a_phrase_and_typos_are_forgiven(phrases: EmergencyPhrases) -> None:
+    hit = detect_emergency("huele muchisimo a gas en la cocina", phrases)
+    assert hit is not None
+    assert hit.language == "es"
+    assert detect_emergency("my neigbor is unconcious on the porch", phrases) is not None
+    # A real word one letter from a lexicon word is not its typo: "walking" is not "waking".
+    assert detect_emergency("we can't see kids walking, a crash waiting to happen", phrases) is None
+
+
+def test_a_habitual_gas_smell_is_still_an_emergency(phrases: EmergencyPhrases) -> None:
+    assert detect_emergency("every morning I smell gas near the school", phrases) is not None
+    assert detect_emergency("the street floods every time it rains", phrases) is None
+
+
+def test_a_phrase_list_without_rules_still_works() -> None:
+    older = compile_phrases({"en": {"phrases": ["gas leak"], "ignore": [], "negations": ["no"]}})
+    hit = detect_emergency("there is a gas leak on Spring St", older)
+    assert hit is not None
+    assert hit.phrase == "gas leak"
+    assert detect_emergency("no gas leak here", older) is None
+
+
+def test_a_rule_naming_an_unknown_concept_names_its_key() -> None:
+    table: dict[str, Any] = {"rules": {"smoke_seen": {"all": ["smoke", "emitt"]}}, "en": {}}
+    with pytest.raises(ValueError, match=r"rules\.smoke_seen: 'smoke' is not a concept|'emitt'"):
+        compile_phrases(table)
