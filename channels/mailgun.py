@@ -15,10 +15,11 @@ from functools import cached_property
 
 from channels import WebhookRequest, register
 from channels._mail.headers import Headers
-from channels._mail.message import Attachment, MailParts, build_message
+from channels._mail.message import MEDIA_OPTIONS, Attachment, MailParts, build_message
 from channels._mail.parse import parse_email
 from channels._mail.webhooks import MailWebhook, form_fields, form_parts, json_field
 from gateway.errors import BadSignature
+from gateway.plugin import EnvVar, Number, table_keys
 from gateway.records import InboundMessage
 
 FORM = "application/x-www-form-urlencoded"
@@ -30,6 +31,11 @@ class Mailgun(MailWebhook):
     name = "mailgun"
     route = "/webhooks/email/mailgun"
     content_types = (FORM, MULTIPART)
+    known_options = table_keys(
+        signing_key_env=EnvVar("MAILGUN_SIGNING_KEY"),
+        max_age_seconds=Number(300.0),
+        **MEDIA_OPTIONS,
+    )
 
     @cached_property
     def max_age(self) -> float:

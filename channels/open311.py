@@ -53,6 +53,8 @@ class Open311(Channel):
     name = "open311"
     # No webhook of its own: the Open311 server (API keys, the spec's errors) hands it over.
     content_types = ("application/x-www-form-urlencoded",)
+    # The Open311 server reads this table: its keys are declared beside it (gateway/config/web.py).
+    known_options = None
 
     def verify(self, req: WebhookRequest) -> None:
         """The API key was checked against the database before the body was stored."""

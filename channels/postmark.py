@@ -13,10 +13,11 @@ from typing import Any
 
 from channels import WebhookRequest, register
 from channels._mail.headers import Headers
-from channels._mail.message import Attachment, MailParts, build_message
+from channels._mail.message import MEDIA_OPTIONS, Attachment, MailParts, build_message
 from channels._mail.parse import parse_email
 from channels._mail.webhooks import MailWebhook
 from gateway.errors import MalformedPayload
+from gateway.plugin import EnvVar, table_keys, user_password
 from gateway.records import InboundMessage
 
 
@@ -25,6 +26,9 @@ class Postmark(MailWebhook):
     name = "postmark"
     route = "/webhooks/email/postmark"
     content_types = ("application/json",)
+    known_options = table_keys(
+        basic_auth_env=EnvVar("POSTMARK_INBOUND_AUTH", content=user_password), **MEDIA_OPTIONS
+    )
 
     def parse(self, req: WebhookRequest) -> list[InboundMessage]:
         data = req.json()

@@ -12,9 +12,10 @@ import hashlib
 
 from channels import WebhookRequest, register
 from channels._mail.headers import parse_headers_block
-from channels._mail.message import Attachment, MailParts, build_message
+from channels._mail.message import MEDIA_OPTIONS, Attachment, MailParts, build_message
 from channels._mail.parse import parse_email
 from channels._mail.webhooks import FormPart, MailWebhook, form_fields, form_parts, json_field
+from gateway.plugin import EnvVar, table_keys, user_password
 from gateway.records import InboundMessage
 
 
@@ -23,6 +24,9 @@ class Sendgrid(MailWebhook):
     name = "sendgrid"
     route = "/webhooks/email/sendgrid"
     content_types = ("multipart/form-data",)
+    known_options = table_keys(
+        basic_auth_env=EnvVar("SENDGRID_INBOUND_AUTH", content=user_password), **MEDIA_OPTIONS
+    )
 
     def parse(self, req: WebhookRequest) -> list[InboundMessage]:
         parts = form_parts(req)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from functools import cached_property
 
 from channels import Channel, WebhookRequest, register
-from channels._mail.message import MediaLimits
+from channels._mail.message import MEDIA_OPTIONS, MediaLimits
 from channels._mail.parse import parse_email
+from gateway.plugin import Flag, Text, Texts, Whole, table_keys
 from gateway.records import InboundMessage
 
 # The envelope travels beside the raw message under these header names.
@@ -25,6 +26,16 @@ class Smtp(Channel):
     # No webhook: the SMTP listener (gateway.ingest.smtp) hands each mail to the core.
     content_types = ("message/rfc822",)
     reply_via = "email"
+    # The listener (gateway.ingest.smtp) reads all but the attachment limits.
+    known_options = table_keys(
+        domains=Texts(("localhost",)),
+        hostname=Text(),
+        max_message_bytes=Whole(10_485_760),
+        tls_cert=Text(),
+        tls_key=Text(),
+        require_starttls=Flag(False),
+        **MEDIA_OPTIONS,
+    )
 
     @cached_property
     def limits(self) -> MediaLimits:

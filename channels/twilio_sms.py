@@ -16,6 +16,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels import Ack, Channel, StoredMessage, WebhookRequest, register
 from gateway.errors import BadSignature, MalformedPayload
+from gateway.plugin import EnvVar, Text, e164, table_keys
 from gateway.records import InboundMessage, Location, Media
 
 # Provider details kept beside the text for staff.
@@ -31,11 +32,14 @@ _EXTRA_FIELDS = (
     "NumSegments",
 )
 
+_SIGNED = table_keys(auth_token_env=EnvVar("TWILIO_AUTH_TOKEN"))
+
 
 class TwilioSigned(Channel):
     """Any Twilio webhook: a form body signed with the account's auth token."""
 
     content_types = ("application/x-www-form-urlencoded",)
+    known_options = _SIGNED
 
     @cached_property
     def validator(self) -> RequestValidator:
@@ -62,6 +66,8 @@ class TwilioSms(TwilioSigned):
     converses = True
     confirms_in_ack = True
     media_fetcher = "twilio_media"
+    # ``number``: the city's number, E.164, for the operator's reference.
+    known_options = table_keys(**_SIGNED, number=Text(shape=e164))
 
     def parse(self, req: WebhookRequest) -> list[InboundMessage]:
         form = req.form

@@ -8,11 +8,10 @@ put in the form, so a double submit or a browser retry is stored once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from channels import Channel, WebhookRequest, register
-from gateway.errors import ConfigError, MalformedPayload
+from gateway.errors import MalformedPayload
 from gateway.records import Declared, InboundMessage, Location, Media
 
 
@@ -25,6 +24,8 @@ class WebForm(Channel):
     reply_via = "email"
     # The page shows the tracking number and the email confirmation is queued at submit time.
     confirms_in_ack = True
+    # The form pages read this table: its keys are declared beside them (gateway/config/web.py).
+    known_options = None
 
     @classmethod
     def notifier_for(cls, address: str) -> str | None:
@@ -32,14 +33,6 @@ class WebForm(Channel):
         if "@" in address:
             return "email"
         return "twilio_sms" if address.startswith("+") else None
-
-    @classmethod
-    def validate(
-        cls, options: Mapping[str, Any], env: Mapping[str, str] | None = None
-    ) -> list[ConfigError]:
-        """As any channel, except that the CSRF key's variable may be unset (one process)."""
-        optional = f"{cls.section}.{cls.name}.secret_env"
-        return [p for p in super().validate(options, env) if p.path != optional]
 
     def verify(self, req: WebhookRequest) -> None:
         """The web layer built this body itself after checking the form's CSRF token."""

@@ -25,3 +25,9 @@ DELIVERIES = Counter(
 INTAKE = Counter(
     "gateway_intake_total", "Stored messages through the intake worker by result.", ["result"]
 )
+NOTIFICATIONS_WAITING = Gauge(
+    "gateway_notifications_waiting",
+    "Messages to residents waiting in the outbox for a notifier that is not enabled, by notifier: "
+    "they go out only once it is enabled.",
+    ["notifier"],
+)

@@ -1,14 +1,54 @@
-"""What channels and connectors share: options from their config table, secrets from the env."""
+"""What channels and connectors share: options from their config table, secrets from the env.
+
+A plugin declares the keys of its ``[<section>.<name>]`` table on its class, ``known_options``,
+with the kinds of ``gateway.config.toml`` (re-exported here, since a channel imports no more than
+this module): ``check-config`` and start-up refuse any other key and any value of the wrong kind,
+for every table, and check the environment variables an enabled plugin's ``*_env`` keys name.
+"""
 
 from __future__ import annotations
 
 import importlib
 import os
 import pkgutil
+import re
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar, Generic, TypeVar
 
+from gateway.config.toml import (
+    EnvVar,
+    Flag,
+    Key,
+    MapOf,
+    Number,
+    Table,
+    Text,
+    Texts,
+    Whole,
+    http_url,
+    show,
+)
 from gateway.errors import ConfigError
+
+__all__ = [
+    "EnvVar",
+    "Flag",
+    "Key",
+    "MapOf",
+    "Number",
+    "Plugin",
+    "Registry",
+    "Table",
+    "Text",
+    "Texts",
+    "Whole",
+    "e164",
+    "email_address",
+    "http_url",
+    "table_keys",
+    "user_password",
+]
 
 
 class Plugin:
@@ -18,25 +58,43 @@ class Plugin:
     section: ClassVar[str]
     # Option keys that must be present and non-empty, checked by ``check-config`` and at start.
     required_options: ClassVar[tuple[str, ...]] = ()
+    # Every key of the table but ``enabled``, with its kind and default. None when the gateway
+    # reads the table itself and declares its keys there (the web pages' channels: web.py).
+    known_options: ClassVar[Mapping[str, Key] | None] = MappingProxyType({})
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         self.options = options
 
     @classmethod
+    def table(cls, keys: Mapping[str, Key] | None = None) -> Table:
+        """The schema of this plugin's table: ``enabled`` and ``keys`` (its own by default)."""
+        keys = cls.known_options if keys is None else keys
+        if keys is None:
+            raise TypeError(f"{cls.section}.{cls.name} is declared where it is read: pass keys")
+        return Table({"enabled": Flag(False), **keys})
+
+    @classmethod
     def validate(
-        cls, options: Mapping[str, Any], env: Mapping[str, str] | None = None
+        cls,
+        options: Mapping[str, Any],
+        env: Mapping[str, str] | None = None,
+        *,
+        keys: Mapping[str, Key] | None = None,
     ) -> list[ConfigError]:
-        """Every problem with these options, each naming its exact key path."""
+        """Every problem with the options of the enabled plugin, each naming its key path."""
         env = os.environ if env is None else env
         path = f"{cls.section}.{cls.name}"
-        problems = [
+        table = cls.table(keys)
+        problems = table.check(options, path)
+        problems += [
             ConfigError(f"{path}.{key}", "is required")
             for key in cls.required_options
             if not options.get(key)
         ]
-        for key, value in options.items():
-            if key.endswith("_env") and isinstance(value, str) and value not in env:
-                problems.append(ConfigError(f"{path}.{key}", f"{value} is not set"))
+        for key, known in table.keys.items():
+            name = options.get(key)
+            if isinstance(known, EnvVar) and name and not known.check(name, ""):
+                problems += known.check_env(name, env, f"{path}.{key}")
         return problems
 
     def secret(self, key: str) -> str:
@@ -49,6 +107,41 @@ class Plugin:
         if value is None:
             raise ConfigError(path, f"{env_name} is not set")
         return value
+
+
+def table_keys(**keys: Key) -> Mapping[str, Key]:
+    """A plugin's ``known_options``, read-only: ``table_keys(path=Text("var/cases"))``."""
+    return MappingProxyType(keys)
+
+
+# Shapes that several plugins' keys share.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def e164(value: str) -> str | None:
+    """A phone number in E.164 form."""
+    if _E164.fullmatch(value):
+        return None
+    return f"must be an E.164 number like '+14015550100', not {show(value)}"
+
+
+def email_address(value: str) -> str | None:
+    """An address with a local part and a domain."""
+    local, _, domain = value.partition("@")
+    if local and ("." in domain or domain == "localhost"):
+        return None
+    return f"must be an email address like '311@city.gov', not {show(value)}"
+
+
+def user_password(name: str, value: str) -> str | None:
+    """The content of a basic-auth variable: ``user:password``, both non-empty."""
+    user, colon, password = value.partition(":")
+    if colon and user and password:
+        return None
+    return (
+        f"{name} must be user:password (the user and password in the URL the provider calls, "
+        "with a colon between them): set it again in that form"
+    )
 
 
 P = TypeVar("P", bound=Plugin)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import channels
@@ -34,6 +35,7 @@ from gateway.intake.followup import FollowUps
 from gateway.intake.route import Normalize, Router
 from gateway.intake.worker import IntakeWorker
 from gateway.notifiers import Notifier
+from gateway.outbox import jobs
 from gateway.outbox.sync import StatusSync
 from gateway.outbox.worker import OutboxWorker
 from gateway.plugin import Plugin
@@ -41,6 +43,9 @@ from gateway.records import InboundMessage, NormalizedReport, OpenRequest, Servi
 from gateway.store import conversations, tokens
 from gateway.store.database import make_engine
 from gateway.store.inbound import InboundWriter
+from gateway.store.series import ensure_series
+from gateway.store.worker_lock import worker_lock
+from gateway.tracking import tracking_number_for
 from normalizer.normalize import NormalizerContext, normalize
 
 log = logging.getLogger(__name__)
@@ -52,7 +57,9 @@ class Runtime:
     def __init__(self, settings: Settings, engine: AsyncEngine | None = None) -> None:
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
-        self.writer = InboundWriter(self.engine)
+        # Checked against the database's own series when the writer or the worker starts.
+        self.tracking_series = settings.tracking.series
+        self.writer = InboundWriter(self.engine, series=self.tracking_series)
         # Set by an ingest in this process so the intake worker starts at once instead of polling.
         self.intake_wake = asyncio.Event()
         self.outbox_wake = asyncio.Event()
@@ -61,6 +68,7 @@ class Runtime:
         self._notifiers: dict[str, Notifier] | None = None
         self._fetchers: dict[str, Fetcher] | None = None
         self.waiting_cache = conversations.WaitingCache(self.engine)
+        self._notifiers_checked = False
 
     @cached_property
     def catalog(self) -> Mapping[str, Service]:
@@ -114,6 +122,10 @@ class Runtime:
         """The cheap understanding the acknowledgement may use."""
         return Triager(self.normalizer_context)
 
+    def tracking_number(self, inbound_id: int) -> str:
+        """The tracking number of stored message ``inbound_id`` (what its ack said)."""
+        return tracking_number_for(inbound_id, self.tracking_series)
+
     async def claim_token(self, channel: str, token: str, body: bytes) -> bool:
         """False when ``token`` was already used with another body (a replayed signature)."""
         now = datetime.now(UTC)
@@ -152,7 +164,9 @@ class Runtime:
             list(self.connectors()),
             on_change=self.waiting_cache.invalidate,
         )
-        router = Router(self.settings, self.normalizer(), self.catalog, followups)
+        router = Router(
+            self.settings, self.normalizer(), self.catalog, followups, series=self.tracking_series
+        )
         return IntakeWorker(
             self.engine,
             router,
@@ -178,17 +192,42 @@ class Runtime:
         return web_settings(self.settings).form.rate_window_seconds
 
     async def work(self) -> None:
-        """The worker role: intake, deliveries and status sync, until cancelled."""
-        outbox = self.settings.outbox
-        tasks = [
-            self.intake_worker().run_forever(self.intake_wake, outbox.poll_interval_seconds),
-            self.outbox_worker().run_forever(),
-            StatusSync(self.engine, self.connectors(), self.settings).run_forever(
-                outbox.status_sync_seconds
-            ),
-            sweep_forever(self.engine, timedelta(seconds=self.rate_window_seconds)),
-        ]
-        await asyncio.gather(*tasks)
+        """The worker role: intake, deliveries and status sync, until cancelled.
+
+        Refused at once with the reason when another worker runs on the same SQLite database
+        (``WorkerAlreadyRunning``) or the database was made for another tracking series
+        (``SeriesMismatch``).
+        """
+        with worker_lock(self.settings.database_url):
+            await ensure_series(self.engine, self.tracking_series)
+            await self.warn_waiting_notifiers()
+            outbox = self.settings.outbox
+            tasks = [
+                self.intake_worker().run_forever(self.intake_wake, outbox.poll_interval_seconds),
+                self.outbox_worker().run_forever(),
+                StatusSync(self.engine, self.connectors(), self.settings).run_forever(
+                    outbox.status_sync_seconds
+                ),
+                sweep_forever(self.engine, timedelta(seconds=self.rate_window_seconds)),
+            ]
+            await asyncio.gather(*tasks)
+
+    async def warn_waiting_notifiers(self) -> None:
+        """At start (web or worker, once per process): a warning per notifier that is off while
+        messages to residents wait in the outbox for it."""
+        if self._notifiers_checked:
+            return
+        self._notifiers_checked = True
+        try:
+            waiting = await jobs.waiting_for_disabled(self.engine, list(self.notifiers()))
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("notifiers.waiting_unknown", extra={"error": type(exc).__name__})
+            return
+        for name, count in sorted(waiting.items()):
+            log.warning(
+                "notifiers.disabled_with_messages_waiting",
+                extra={"notifier": name, "waiting": count, "enable": f"notifiers.{name}.enabled"},
+            )
 
     async def close(self) -> None:
         for connector in (self._connectors or {}).values():

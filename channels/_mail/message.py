@@ -14,18 +14,23 @@ from dataclasses import dataclass, field
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-from bs4 import BeautifulSoup
-
 from channels._mail.headers import Headers, message_ids, readable
 from channels._mail.loops import auto_reason
 from channels._mail.verdict import auth_verdicts
 from gateway.errors import MalformedPayload
+from gateway.plugin import Texts, Whole, table_keys
 from gateway.records import InboundMessage, MailThread, Media
 
 _PLUS_TAG = re.compile(r"^[^+@\s]+\+([A-Za-z0-9]{4,16})@", re.ASCII)
 _DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 _DEFAULT_MAX_COUNT = 10
 _DEFAULT_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif")
+# The keys of every email channel's table that ``MediaLimits.from_options`` reads.
+MEDIA_OPTIONS = table_keys(
+    attachment_types=Texts(_DEFAULT_TYPES),
+    max_attachment_bytes=Whole(_DEFAULT_MAX_BYTES),
+    max_attachments=Whole(_DEFAULT_MAX_COUNT, minimum=0),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,9 @@ def build_message(
 
 def _visible_text(html: str) -> str:
     """The words an HTML-only mail shows, a block a line; the normalizer cleans them further."""
+    # Imported here: few mails are HTML only, and every command line start imports the channels.
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(html, "html.parser")
     for hidden in soup.find_all(["script", "style", "head", "title"]):
         hidden.decompose()

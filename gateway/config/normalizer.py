@@ -15,13 +15,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.config.toml import read_toml
+from gateway.config.toml import Number, Table, Text, Texts, http_url, keys_of, read_toml
 from gateway.errors import ConfigError
 from gateway.geocoding import NominatimGeocoder
 from gateway.records import Service
 from normalizer.category_model import MODEL_VERSION, TextModel
 from normalizer.classify import build_classifier
-from normalizer.emergency import compile_phrases
+from normalizer.emergency import EmergencyPhrases, compile_phrases
 from normalizer.gazetteer import Gazetteer, gazetteer_from_json
 from normalizer.geo import Geocoder
 from normalizer.language import build_language_model, supported_languages
@@ -63,39 +63,70 @@ class NormalizerSettings:
     geocoder: GeocoderSettings = GeocoderSettings()
 
 
+def _supported(language: str) -> str | None:
+    return (
+        None if language in supported_languages() else f"{language!r} is not a supported language"
+    )
+
+
+def _region(value: str) -> str | None:
+    if len(value) == 2 and value.isalpha():
+        return None
+    return f"must be a two-letter region code like 'US', not {value!r}"
+
+
+def _viewbox(value: str) -> str | None:
+    if len(value.split(",")) == 4:
+        return None
+    return f"must be 'min_lon,min_lat,max_lon,max_lat', not {value!r}"
+
+
+_FILE = Text(nonempty=True)
+_SHARE = Number(minimum=0.0, maximum=1.0, inclusive=True)
+_AT_LEAST_0 = Number(minimum=0.0, inclusive=True)
+GEOCODER = Table(
+    keys_of(
+        GeocoderSettings,
+        kind=Text(nonempty=True, choices=GEOCODERS),
+        url=Text(nonempty=True, shape=http_url),
+        timeout_s=Number(minimum=0.1, maximum=60.0, inclusive=True),
+        user_agent=Text(nonempty=True),
+        viewbox=Text(shape=_viewbox),
+    )
+)
+# ``[normalizer]``: the keys of ``NormalizerSettings``.
+NORMALIZER = Table(
+    keys_of(
+        NormalizerSettings,
+        languages=Texts(nonempty=True, item=Text(nonempty=True, shape=_supported)),
+        default_region=Text(nonempty=True, shape=_region),
+        classifier_model=_FILE,
+        gazetteer=_FILE,
+        emergency_phrases=_FILE,
+        low_confidence=_SHARE,
+        low_margin=_SHARE,
+        keyword_weight=_SHARE,
+        duplicate_radius_m=_AT_LEAST_0,
+        duplicate_window_hours=_AT_LEAST_0,
+        geocoder=GEOCODER,
+    )
+)
+
+
 def parse_normalizer_settings(
     table: Mapping[str, Any], path: str = "normalizer"
 ) -> NormalizerSettings:
     """Validate the raw ``[normalizer]`` table; raise ConfigError naming the exact key."""
-    d = NormalizerSettings()
-    known = set(NormalizerSettings.__dataclass_fields__)
-    for key in table:
-        if key not in known:
-            raise ConfigError(f"{path}.{key}", "is not a known key")
-    languages = _strings(table.get("languages", list(d.languages)), f"{path}.languages")
-    supported = supported_languages()
-    for i, lang in enumerate(languages):
-        if lang not in supported:
-            raise ConfigError(f"{path}.languages[{i}]", f"{lang!r} is not a supported language")
-    if not languages:
-        raise ConfigError(f"{path}.languages", "needs at least one language")
+    problems = NORMALIZER.check(table, path)
+    if problems:
+        raise problems[0]
+    values = NORMALIZER.read(table)
     return NormalizerSettings(
-        languages=languages,
-        default_region=_region(table.get("default_region", d.default_region), path),
-        classifier_model=_str(table, "classifier_model", d.classifier_model, path),
-        gazetteer=_str(table, "gazetteer", d.gazetteer, path),
-        emergency_phrases=_str(table, "emergency_phrases", d.emergency_phrases, path),
-        low_confidence=_number(table, "low_confidence", d.low_confidence, path, 0.0, 1.0),
-        low_margin=_number(table, "low_margin", d.low_margin, path, 0.0, 1.0),
-        keyword_weight=_number(table, "keyword_weight", d.keyword_weight, path, 0.0, 1.0),
-        duplicate_radius_m=_number(table, "duplicate_radius_m", d.duplicate_radius_m, path, 0.0),
-        duplicate_window_hours=_number(
-            table, "duplicate_window_hours", d.duplicate_window_hours, path, 0.0
-        ),
-        email_channels=_strings(
-            table.get("email_channels", list(d.email_channels)), f"{path}.email_channels"
-        ),
-        geocoder=_geocoder(table.get("geocoder", {}), f"{path}.geocoder"),
+        **{
+            **values,
+            "default_region": values["default_region"].upper(),
+            "geocoder": GeocoderSettings(**values["geocoder"]),
+        }
     )
 
 
@@ -127,7 +158,7 @@ def load_normalizer(
         catalog=tuple(catalog),
         classifier=classifier,
         language=build_language_model(settings.languages, catalog),
-        emergency=compile_phrases(read_emergency_phrases(base_dir / settings.emergency_phrases)),
+        emergency=read_emergency(base_dir / settings.emergency_phrases),
         geocoder=geocoder,
         # The same index eval-location reads texts with: streets and learned landmarks.
         streets=gazetteer.text_index() if gazetteer else StreetIndex.of(()),
@@ -184,6 +215,14 @@ def write_gazetteer(data: Mapping[str, Any], path: Path) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
+def read_emergency(path: Path) -> EmergencyPhrases:
+    """The emergency lexicon, compiled; a concept or rule it cannot compile names its key."""
+    try:
+        return compile_phrases(read_emergency_phrases(path))
+    except ValueError as exc:
+        raise ConfigError(f"normalizer.emergency_phrases ({path.name})", str(exc)) from exc
+
+
 def read_emergency_phrases(path: Path) -> dict[str, Any]:
     """The emergency phrases file: ``[<language>] phrases, ignore, negations``."""
     table = read_toml(path, "normalizer.emergency_phrases")
@@ -193,64 +232,3 @@ def read_emergency_phrases(path: Path) -> dict[str, Any]:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{path.name}:{lang}.{key}", "must be a list of strings")
     return table
-
-
-def _geocoder(value: Any, path: str) -> GeocoderSettings:
-    if not isinstance(value, Mapping):
-        raise ConfigError(path, "must be a table")
-    d = GeocoderSettings()
-    for key in value:
-        if key not in GeocoderSettings.__dataclass_fields__:
-            raise ConfigError(f"{path}.{key}", "is not a known key")
-    kind = _str(value, "kind", d.kind, path)
-    if kind not in GEOCODERS:
-        raise ConfigError(f"{path}.kind", f"must be one of {', '.join(GEOCODERS)}")
-    url = _str(value, "url", d.url, path)
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{path}.url", "must be an http(s) URL")
-    viewbox = _str(value, "viewbox", d.viewbox, path, empty_ok=True)
-    if viewbox and len(viewbox.split(",")) != 4:
-        raise ConfigError(f"{path}.viewbox", "must be 'min_lon,min_lat,max_lon,max_lat'")
-    return GeocoderSettings(
-        kind=kind,
-        url=url,
-        timeout_s=_number(value, "timeout_s", d.timeout_s, path, 0.1, 60.0),
-        user_agent=_str(value, "user_agent", d.user_agent, path),
-        countrycodes=_str(value, "countrycodes", d.countrycodes, path, empty_ok=True),
-        viewbox=viewbox,
-    )
-
-
-def _str(
-    table: Mapping[str, Any], key: str, default: str, path: str, empty_ok: bool = False
-) -> str:
-    value = table.get(key, default)
-    if not isinstance(value, str) or (not empty_ok and not value.strip()):
-        raise ConfigError(f"{path}.{key}", "must be a non-empty string")
-    return value
-
-
-def _strings(value: Any, path: str) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise ConfigError(path, "must be a list of strings")
-    for i, item in enumerate(value):
-        if not isinstance(item, str) or not item:
-            raise ConfigError(f"{path}[{i}]", "must be a non-empty string")
-    return tuple(value)
-
-
-def _number(
-    table: Mapping[str, Any], key: str, default: float, path: str, low: float, high: float = 1e9
-) -> float:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{path}.{key}", "must be a number")
-    if not low <= value <= high:
-        raise ConfigError(f"{path}.{key}", f"must be between {low:g} and {high:g}")
-    return float(value)
-
-
-def _region(value: Any, path: str) -> str:
-    if not isinstance(value, str) or len(value) != 2 or not value.isalpha():
-        raise ConfigError(f"{path}.default_region", "must be a two-letter region code like 'US'")
-    return value.upper()

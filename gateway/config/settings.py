@@ -1,7 +1,8 @@
 """Typed settings read from ``config/gateway.toml``; secrets only from the environment.
 
-Every problem is a ``ConfigError`` naming its exact key path, so ``check-config`` and start-up can
-say ``channels.twilio_sms.auth_token_env: TWILIO_AUTH_TOKEN is not set`` rather than a traceback.
+``SCHEMA`` declares the gateway's own tables (most as the keys of their settings dataclass);
+a plugin's table is on its class, checked by ``checks.py``. Every problem is a ``ConfigError``
+naming its exact key path: ``server.port: must be an integer >= 1, not 'abc'``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.config.toml import TomlReader, read_toml
+from gateway.config.database import DEFAULT_DATABASE_URL, database_url, url_shape
+from gateway.config.database import normalize_database_url as normalize_database_url
+from gateway.config.normalizer import NORMALIZER
+from gateway.config.toml import (
+    EnvVar,
+    Flag,
+    MapOf,
+    Number,
+    Plugins,
+    Table,
+    Text,
+    Whole,
+    http_url,
+    keys_of,
+    read_toml,
+)
 from gateway.errors import ConfigError
+from gateway.records import Status
+from gateway.tracking import MAX_SERIES
 
 DEFAULT_CONFIG = Path("config/gateway.toml")
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/gateway.db"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +79,12 @@ class OutboxSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackingSettings:
+    # The database's tracking series (gateway/tracking.py): one of its own for each database.
+    series: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class PluginSettings:
     """One ``[channels.<name>]`` or ``[connectors.<name>]`` table."""
 
@@ -80,6 +103,7 @@ class Settings:
     server: ServerSettings = ServerSettings()
     smtp: SmtpSettings = SmtpSettings()
     outbox: OutboxSettings = OutboxSettings()
+    tracking: TrackingSettings = TrackingSettings()
     channels: Mapping[str, PluginSettings] = field(default_factory=dict)
     connectors: Mapping[str, PluginSettings] = field(default_factory=dict)
     notifiers: Mapping[str, PluginSettings] = field(default_factory=dict)
@@ -111,12 +135,57 @@ class Settings:
         return (template or key).format_map(_KeepUnknown(values))
 
 
-_DEFAULT_SERVER = ServerSettings()
-
-
 class _KeepUnknown(dict[str, object]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+def _template(value: str) -> str | None:
+    try:
+        value.format_map(_KeepUnknown())
+    except (ValueError, IndexError) as exc:
+        return f"is not a valid template: {exc}"
+    return None
+
+
+# What the gateway says to residents, ``[messages.<language>]``: the templates the code fills.
+MESSAGE_KEYS = (
+    "received", "confirmation", "help", "emergency", "ask_location", "ask_service", "completed",
+    "status_reply", "status_unknown", "status_changed", *(f"status_{s.value}" for s in Status),
+    "web_form_received", "web_form_subject", "access_link", "access_link_subject", "access_code",
+)  # fmt: skip
+SCHEMA = Table(
+    {
+        "gateway": Table(
+            {
+                "city_name": Text("311"),
+                "catalog": Text("config/services.toml", nonempty=True),
+                "media_folder": Text("var/media", nonempty=True),
+            }
+        ),
+        "server": Table(keys_of(ServerSettings, public_url=Text(shape=http_url))),
+        "database": Table({"url": Text(DEFAULT_DATABASE_URL, nonempty=True, shape=url_shape)}),
+        "smtp": Table(keys_of(SmtpSettings)),
+        "outbox": Table(
+            {
+                **keys_of(OutboxSettings, skip=("retry", "breaker")),
+                "retry": Table(keys_of(RetrySettings, max_attempts=Whole(minimum=0))),
+                "circuit_breaker": Table(keys_of(BreakerSettings)),
+            }
+        ),
+        "tracking": Table(keys_of(TrackingSettings, series=Whole(minimum=0, maximum=MAX_SERIES))),
+        "channels": Plugins(),
+        "connectors": Plugins(),
+        "normalizer": NORMALIZER,
+        "notifiers": Plugins(),
+        "fetchers": Plugins(),
+        "status_webhook": Table(
+            {"enabled": Flag(False), "secret_env": EnvVar("CASE_STATUS_SECRET")}
+        ),
+        "conversation": Table({"expiry_hours": Number(24.0)}),
+        "messages": MapOf(Table({key: Text(shape=_template) for key in MESSAGE_KEYS})),
+    }
+)
 
 
 def load_settings(
@@ -128,120 +197,70 @@ def load_settings(
     try:
         data = read_toml(path, str(path))
     except ConfigError as exc:
-        return _fallback(path), [exc]
-    reader = TomlReader(data)
-    settings = _build(reader, path, env)
-    return settings, reader.problems
+        base_dir = path.resolve().parent.parent
+        return Settings(base_dir=base_dir, database_url=DEFAULT_DATABASE_URL), [exc]
+    problems = SCHEMA.check(data, "")
+    settings, env_problems = _build(SCHEMA.read(data), path, env)
+    return settings, problems + env_problems
 
 
-def _fallback(path: Path) -> Settings:
-    return Settings(base_dir=path.resolve().parent.parent, database_url=DEFAULT_DATABASE_URL)
-
-
-def _build(r: TomlReader, path: Path, env: Mapping[str, str]) -> Settings:
+def _build(
+    v: Mapping[str, Any], path: Path, env: Mapping[str, str]
+) -> tuple[Settings, list[ConfigError]]:
+    """The settings from the file's values, the environment's overrides winning."""
     base_dir = path.resolve().parent.parent
-    port = int(env["PORT"]) if env.get("PORT", "").isdigit() else r.int_("server.port", 8080)
-    smtp_port = env.get("SMTP_PORT", "")
-    return Settings(
+    url, problems = database_url(v["database"]["url"], env, base_dir)
+    server, smtp = v["server"], v["smtp"]
+    port = _env_port(env, "PORT", "server.port", problems) or server["port"]
+    smtp_port = _env_port(env, "SMTP_PORT", "smtp.port", problems) or smtp["port"]
+    webhook = v["status_webhook"]
+    settings = Settings(
         base_dir=base_dir,
-        database_url=normalize_database_url(
-            env.get("DATABASE_URL") or r.str_("database.url", DEFAULT_DATABASE_URL), base_dir
-        ),
-        city_name=r.str_("gateway.city_name", "311"),
+        database_url=url,
+        city_name=v["gateway"]["city_name"],
         server=ServerSettings(
-            host=r.str_("server.host", _DEFAULT_SERVER.host),
-            port=port,
-            public_url=r.str_("server.public_url", "").rstrip("/"),
-            trust_proxy=r.bool_("server.trust_proxy", False),
-            max_body_bytes=r.int_("server.max_body_bytes", _DEFAULT_SERVER.max_body_bytes),
+            **{**server, "port": port, "public_url": server["public_url"].rstrip("/")}
         ),
-        smtp=SmtpSettings(
-            enabled=r.bool_("smtp.enabled", True),
-            host=r.str_("smtp.host", SmtpSettings().host),
-            port=int(smtp_port) if smtp_port.isdigit() else r.int_("smtp.port", 2525),
-        ),
-        outbox=_outbox(r),
-        channels=_plugins(r, "channels"),
-        connectors=_plugins(r, "connectors"),
-        notifiers=_plugins(r, "notifiers"),
-        fetchers=_plugins(r, "fetchers"),
-        media_folder=base_dir / r.str_("gateway.media_folder", "var/media"),
-        messages=_messages(r),
-        catalog_path=base_dir / r.str_("gateway.catalog", "config/services.toml"),
-        conversation_expiry_hours=r.num("conversation.expiry_hours", 24.0),
-        status_webhook_secret_env=(
-            r.str_("status_webhook.secret_env", "")
-            if r.bool_("status_webhook.enabled", False)
-            else ""
-        ),
-        normalizer=r.table("normalizer"),
+        smtp=SmtpSettings(**{**smtp, "port": smtp_port}),
+        outbox=_outbox(v["outbox"]),
+        tracking=TrackingSettings(**v["tracking"]),
+        channels=_plugins(v["channels"]),
+        connectors=_plugins(v["connectors"]),
+        notifiers=_plugins(v["notifiers"]),
+        fetchers=_plugins(v["fetchers"]),
+        media_folder=base_dir / v["gateway"]["media_folder"],
+        messages=v["messages"],
+        catalog_path=base_dir / v["gateway"]["catalog"],
+        conversation_expiry_hours=v["conversation"]["expiry_hours"],
+        status_webhook_secret_env=webhook["secret_env"] if webhook["enabled"] else "",
+        normalizer=v["normalizer"],
     )
+    return settings, problems
 
 
-def _outbox(r: TomlReader) -> OutboxSettings:
-    d = OutboxSettings()
-    return OutboxSettings(
-        poll_interval_seconds=r.num("outbox.poll_interval_seconds", d.poll_interval_seconds),
-        lease_seconds=r.num("outbox.lease_seconds", d.lease_seconds),
-        batch_size=r.int_("outbox.batch_size", d.batch_size),
-        delivery_timeout_seconds=r.num(
-            "outbox.delivery_timeout_seconds", d.delivery_timeout_seconds
-        ),
-        status_sync_seconds=r.num("outbox.status_sync_seconds", d.status_sync_seconds),
-        retry=RetrySettings(
-            base_seconds=r.num("outbox.retry.base_seconds", d.retry.base_seconds),
-            max_backoff_seconds=r.num(
-                "outbox.retry.max_backoff_seconds", d.retry.max_backoff_seconds
-            ),
-            horizon_hours=r.num("outbox.retry.horizon_hours", d.retry.horizon_hours),
-            max_attempts=r.int_("outbox.retry.max_attempts", d.retry.max_attempts, minimum=0),
-        ),
-        breaker=BreakerSettings(
-            failure_threshold=r.int_(
-                "outbox.circuit_breaker.failure_threshold", d.breaker.failure_threshold
-            ),
-            reset_seconds=r.num("outbox.circuit_breaker.reset_seconds", d.breaker.reset_seconds),
-        ),
-    )
+def _env_port(
+    env: Mapping[str, str], name: str, key: str, problems: list[ConfigError]
+) -> int | None:
+    value = env.get(name, "").strip()
+    if value.isdigit() and 1 <= int(value) <= 65535:
+        return int(value)
+    if value:
+        message = f"{name} (which wins over this key) must be a port number from 1 to 65535"
+        problems.append(ConfigError(key, message))
+    return None
 
 
-def _plugins(r: TomlReader, section: str) -> dict[str, PluginSettings]:
+def _outbox(o: Mapping[str, Any]) -> OutboxSettings:
+    retry, breaker = RetrySettings(**o["retry"]), BreakerSettings(**o["circuit_breaker"])
+    simple = {k: v for k, v in o.items() if k not in ("retry", "circuit_breaker")}
+    return OutboxSettings(**simple, retry=retry, breaker=breaker)
+
+
+def _plugins(section: Mapping[str, Any]) -> dict[str, PluginSettings]:
+    """Each plugin's ``enabled`` (false unless true) and options, which checks.py checks."""
     plugins = {}
-    for name, table in r.table(section).items():
-        if not isinstance(table, Mapping):
-            r.problem(f"{section}.{name}", "must be a table")
-            continue
-        enabled = r.bool_(f"{section}.{name}.enabled", False)
-        options = {k: v for k, v in table.items() if k != "enabled"}
-        plugins[name] = PluginSettings(name=name, enabled=enabled, options=options)
+    for name, table in section.items():
+        if isinstance(table, Mapping):
+            options = {k: v for k, v in table.items() if k != "enabled"}
+            plugins[name] = PluginSettings(name, table.get("enabled") is True, options)
     return plugins
-
-
-def _messages(r: TomlReader) -> dict[str, dict[str, str]]:
-    messages: dict[str, dict[str, str]] = {}
-    for language, table in r.table("messages").items():
-        if not isinstance(table, Mapping):
-            r.problem(f"messages.{language}", "must be a table of templates")
-            continue
-        messages[language] = {k: str(v) for k, v in table.items()}
-        for key, template in messages[language].items():
-            try:
-                template.format_map(_KeepUnknown())
-            except (ValueError, IndexError) as exc:
-                r.problem(f"messages.{language}.{key}", f"is not a valid template: {exc}")
-    return messages
-
-
-def normalize_database_url(url: str, base_dir: Path) -> str:
-    """Pick the async driver for the URLs hosts hand out; anchor a relative SQLite path."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
-    for prefix in ("sqlite:///", "sqlite+aiosqlite:///"):
-        if url.startswith(prefix):
-            path = url[len(prefix) :]
-            # A relative file is relative to the project, not to wherever the command ran.
-            if path and path != ":memory:" and not Path(path).is_absolute():
-                path = str(base_dir / path)
-            return "sqlite+aiosqlite:///" + path
-    return url

@@ -1,7 +1,9 @@
 """The web surface's settings: ``[channels.web_form]`` and ``[channels.open311]`` options.
 
 Both tables are read here, with their defaults, so that the form, the history pages and the
-Open311 server agree on one set of limits. A wrong value is a ``ConfigError`` naming its key.
+Open311 server agree on one set of limits. Their keys are declared here too (``WEB_OPTIONS``,
+the fields of the two dataclasses), not on the channel classes: ``check-config`` and start-up
+check the tables against them (``checks.py``), so the pages only ever read values that passed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.config.settings import Settings
-from gateway.errors import ConfigError
+from gateway.config.toml import EnvVar, Key, MapOf, Text, Whole, keys_of
 
 SERVICE_TYPES = ("realtime", "batch", "blackbox")
 
@@ -47,6 +49,21 @@ class Open311Settings:
     max_days: int = 90
 
 
+# The keys of the two tables but ``enabled`` (``Plugin.table`` adds it).
+WEB_OPTIONS: Mapping[str, Mapping[str, Key]] = {
+    "web_form": keys_of(
+        FormSettings,
+        skip=("enabled",),
+        # No photos at all is a choice; every other limit needs at least one.
+        max_photos=Whole(minimum=0),
+        secret_env=EnvVar(optional=True),
+    ),
+    "open311": keys_of(
+        Open311Settings, skip=("enabled",), service_types=MapOf(Text(choices=SERVICE_TYPES))
+    ),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class WebSettings:
     form: FormSettings
@@ -54,54 +71,18 @@ class WebSettings:
 
 
 def web_settings(settings: Settings) -> WebSettings:
-    """The web settings in ``settings``, validated."""
-    return WebSettings(form=_form(settings), open311=_open311(settings))
+    """The web settings in ``settings``: each value that passed its key's check, else its
+    default (``check-config`` and start-up refuse a table with problems)."""
+    return WebSettings(
+        form=FormSettings(**_values(settings, "web_form")),
+        open311=Open311Settings(**_values(settings, "open311")),
+    )
 
 
-def _options(settings: Settings, name: str) -> tuple[bool, Mapping[str, Any]]:
+def _values(settings: Settings, name: str) -> dict[str, Any]:
     plugin = settings.channels.get(name)
-    return (plugin.enabled, plugin.options) if plugin else (False, {})
-
-
-def _form(settings: Settings) -> FormSettings:
-    enabled, o = _options(settings, "web_form")
-    d, path = FormSettings(), "channels.web_form"
-    return FormSettings(
-        enabled=enabled,
-        languages=tuple(_get(o, path, "languages", list(d.languages), list)),
-        max_photos=_get(o, path, "max_photos", d.max_photos, int),
-        max_photo_bytes=_get(o, path, "max_photo_bytes", d.max_photo_bytes, int),
-        photo_types=tuple(_get(o, path, "photo_types", list(d.photo_types), list)),
-        max_description_chars=_get(o, path, "max_description_chars", 4000, int),
-        submissions_per_window=_get(o, path, "submissions_per_window", 10, int),
-        access_requests_per_window=_get(o, path, "access_requests_per_window", 5, int),
-        rate_window_seconds=_get(o, path, "rate_window_seconds", 3600, int),
-        access_code_minutes=_get(o, path, "access_code_minutes", 15, int),
-        access_code_attempts=_get(o, path, "access_code_attempts", 5, int),
-        secret_env=_get(o, path, "secret_env", d.secret_env, str),
-    )
-
-
-def _open311(settings: Settings) -> Open311Settings:
-    enabled, o = _options(settings, "open311")
-    path = "channels.open311"
-    types = _get(o, path, "service_types", {}, dict)
-    for code, kind in types.items():
-        if kind not in SERVICE_TYPES:
-            raise ConfigError(f"{path}.service_types.{code}", f"must be one of {SERVICE_TYPES}")
-    return Open311Settings(
-        enabled=enabled,
-        jurisdiction_id=_get(o, path, "jurisdiction_id", "", str),
-        service_types=types,
-        max_requests=_get(o, path, "max_requests", 1000, int),
-        max_days=_get(o, path, "max_days", 90, int),
-    )
-
-
-def _get(options: Mapping[str, Any], path: str, key: str, default: Any, kind: type) -> Any:
-    value = options.get(key, default)
-    if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
-        raise ConfigError(f"{path}.{key}", f"must be a {kind.__name__}")
-    if isinstance(value, int) and value < 0:
-        raise ConfigError(f"{path}.{key}", "must not be negative")
-    return value
+    keys = WEB_OPTIONS[name]
+    values = {
+        key: known.read(plugin.options.get(key) if plugin else None) for key, known in keys.items()
+    }
+    return {**values, "enabled": bool(plugin and plugin.enabled)}

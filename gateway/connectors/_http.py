@@ -21,7 +21,8 @@ import aiohttp
 from multidict import CIMultiDict
 
 from gateway.connectors import Connector
-from gateway.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from gateway.errors import PermanentDeliveryError, TransientDeliveryError
+from gateway.plugin import Number, table_keys
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ DEFAULT_TIMEOUT = 10.0
 USER_AGENT = "311-intake-gateway"
 _TRANSIENT_4XX = frozenset({408, 425, 429})
 _DETAIL_LIMIT = 300
+# The keys every HTTP connector's table has.
+HTTP_OPTIONS = table_keys(timeout_seconds=Number(DEFAULT_TIMEOUT))
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +46,11 @@ class HttpReply:
 class HttpConnector(Connector):
     """A connector that talks HTTP: one ``aiohttp.ClientSession``, made on first use."""
 
+    known_options = HTTP_OPTIONS
+
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)
         self._session: aiohttp.ClientSession | None = None
-
-    @classmethod
-    def validate(
-        cls, options: Mapping[str, Any], env: Mapping[str, str] | None = None
-    ) -> list[ConfigError]:
-        """The base checks plus a positive ``timeout_seconds``."""
-        problems = super().validate(options, env)
-        path = f"{cls.section}.{cls.name}"
-        timeout = options.get("timeout_seconds", DEFAULT_TIMEOUT)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            problems.append(ConfigError(f"{path}.timeout_seconds", "must be a positive number"))
-        return problems
 
     @property
     def timeout_seconds(self) -> float:

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from gateway.connectors import register
 from gateway.connectors._georeport import build_form, encode_form
-from gateway.connectors._http import HttpConnector, HttpReply, snippet
-from gateway.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from gateway.connectors._http import HTTP_OPTIONS, HttpConnector, HttpReply, snippet
+from gateway.errors import PermanentDeliveryError, TransientDeliveryError
+from gateway.plugin import EnvVar, Text, Whole, http_url, table_keys
 from gateway.record_json import format_datetime, parse_datetime
 from gateway.records import CaseRef, CaseUpdate, ServiceRequest
 
@@ -39,33 +39,29 @@ END_MARGIN = timedelta(hours=1)
 _ACCEPT = {"Accept": "application/json"}
 
 
+def _endpoint(value: str) -> str | None:
+    if http_url(value) is None and value.endswith("/"):
+        return None
+    return f"must be an http(s) URL ending with '/', not {value!r}"
+
+
 @register
 class Open311Connector(HttpConnector):
     """A city CRM that speaks GeoReport v2 in JSON."""
 
     name = "open311"
     required_options = ("endpoint",)
-
-    @classmethod
-    def validate(
-        cls, options: Mapping[str, Any], env: Mapping[str, str] | None = None
-    ) -> list[ConfigError]:
-        """The base checks plus the endpoint's form and the lookback window."""
-        problems = super().validate(options, env)
-        path = f"{cls.section}.{cls.name}"
-        endpoint = options.get("endpoint")
-        if endpoint and not (
-            isinstance(endpoint, str)
-            and endpoint.startswith(("http://", "https://"))
-            and endpoint.endswith("/")
-        ):
-            problems.append(
-                ConfigError(f"{path}.endpoint", "must be an http(s) URL ending with '/'")
-            )
-        days = options.get("lookback_days", DEFAULT_LOOKBACK_DAYS)
-        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 90:
-            problems.append(ConfigError(f"{path}.lookback_days", "must be a whole number 1-90"))
-        return problems
+    known_options = table_keys(
+        **HTTP_OPTIONS,
+        endpoint=Text(shape=_endpoint),
+        # Empty: the CRM takes requests without a key.
+        api_key_env=EnvVar(""),
+        jurisdiction_id=Text(),
+        unknown_place=Text(DEFAULT_UNKNOWN_PLACE),
+        # For a request the gateway could not classify; empty: such a request is dead-lettered.
+        default_service_code=Text(),
+        lookback_days=Whole(DEFAULT_LOOKBACK_DAYS, maximum=90),
+    )
 
     @property
     def endpoint(self) -> str:

@@ -23,12 +23,11 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from gateway.connectors import register
-from gateway.connectors._http import HttpConnector, snippet
-from gateway.errors import ConfigError
+from gateway.connectors._http import HTTP_OPTIONS, HttpConnector, snippet
+from gateway.plugin import EnvVar, Text, http_url, table_keys
 from gateway.record_json import request_to_dict
 from gateway.records import CaseRef, ServiceRequest
 
@@ -45,18 +44,9 @@ class WebhookConnector(HttpConnector):
 
     name = "webhook"
     required_options = ("url", "secret_env")
-
-    @classmethod
-    def validate(
-        cls, options: Mapping[str, Any], env: Mapping[str, str] | None = None
-    ) -> list[ConfigError]:
-        """The base checks plus an http(s) ``url``."""
-        problems = super().validate(options, env)
-        path = f"{cls.section}.{cls.name}"
-        url = options.get("url")
-        if url and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
-            problems.append(ConfigError(f"{path}.url", "must be an http(s) URL"))
-        return problems
+    known_options = table_keys(
+        **HTTP_OPTIONS, url=Text(shape=http_url), secret_env=EnvVar("CASE_WEBHOOK_SECRET")
+    )
 
     async def submit(self, request: ServiceRequest, idempotency_key: str) -> CaseRef:
         """POST the signed record; the receiver's case id, if it says one."""

@@ -18,6 +18,7 @@ import aiohttp
 
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.fetchers import Fetched, Fetcher, register, store_bytes
+from gateway.plugin import EnvVar, Number, Texts, Whole, table_keys
 
 DEFAULT_HOSTS = ("api.twilio.com", "media.twiliocdn.com", "*.twiliocdn.com")
 DEFAULT_TYPES = (
@@ -37,6 +38,14 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 @register
 class TwilioMedia(Fetcher):
     name = "twilio_media"
+    known_options = table_keys(
+        account_sid_env=EnvVar("TWILIO_ACCOUNT_SID"),
+        auth_token_env=EnvVar("TWILIO_AUTH_TOKEN"),
+        hosts=Texts(DEFAULT_HOSTS, nonempty=True),
+        content_types=Texts(DEFAULT_TYPES, nonempty=True),
+        max_bytes=Whole(5_242_880),
+        timeout_seconds=Number(20.0),
+    )
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)

@@ -75,11 +75,15 @@ class Router:
         normalize: Normalize,
         catalog: Mapping[str, Service],
         followups: FollowUps,
+        *,
+        series: int,
     ) -> None:
         self.settings = settings
         self.normalize = normalize
         self.catalog = catalog
         self.followups = followups
+        # The database's tracking series: a request's number is its message's, as acknowledged.
+        self.series = series
 
     async def route(
         self, conn: AsyncConnection, claimed: Claimed, open_now: list[OpenRequest], now: datetime
@@ -153,7 +157,7 @@ class Router:
         service = self.catalog.get(code) if code else None
         return ServiceRequest(
             id=uuid.uuid4().hex,
-            tracking_number=tracking_number_for(claimed.id),
+            tracking_number=tracking_number_for(claimed.id, self.series),
             channel=message.channel,
             channel_message_id=message.provider_id,
             received_at=claimed.received_at,

@@ -1,35 +1,81 @@
 """The email notifier: replies in the resident's thread through the city's SMTP relay.
 
 The relay is ``SMTP_RELAY_URL`` (``smtp://host:port``, ``smtp://user:password@host:587`` with
-STARTTLS when offered, ``smtps://host:465``), sent with aiosmtplib. With no relay configured the
-notifier sends nothing and says so: the job stays in the outbox, visible to staff, retried with
-backoff, and goes out once the relay is set (until the retry horizon makes it dead; then
-``outbox retry-dead`` replays it). A 5xx from the relay is permanent; anything else is retried.
+STARTTLS when offered, ``smtps://host:465``), sent with aiosmtplib. With no relay configured, or
+one that is not such a URL, the notifier sends nothing and says so: the job stays in the outbox,
+visible to staff, retried with backoff, and goes out once the relay is set right (until the retry
+horizon makes it dead; then ``outbox retry-dead`` replays it). ``check-config`` names a malformed
+relay before any mail waits for it. A 5xx from the relay is permanent; anything else is retried.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from email.message import EmailMessage
 from functools import cached_property
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from gateway.errors import PermanentDeliveryError, TransientDeliveryError
+from gateway.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from gateway.log import mask_email
 from gateway.notifiers import Notifier, register
 from gateway.notifiers._mail_compose import Sender, compose_reply
+from gateway.plugin import Key, Number, Text, email_address, table_keys
 from gateway.records import Notification
 
 log = logging.getLogger(__name__)
 RELAY_ENV = "SMTP_RELAY_URL"
+_RELAY_FORMS = "smtp://host:port, smtp://user:password@host:587 or smtps://host:465"
+
+
+def relay_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the relay, as a sentence naming the variable and the fix but never
+    the value (it may hold a password); None when it can."""
+    try:
+        parts = urlsplit(url)
+        # Reading the port is what checks it: a port that is not a number raises here.
+        _ = parts.port
+    except ValueError:
+        return f"{RELAY_ENV} has a port that is not a number: set it to {_RELAY_FORMS}"
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        return (
+            f"{RELAY_ENV} must start with smtp:// or smtps:// and name the relay's host: "
+            f"set it to {_RELAY_FORMS}"
+        )
+    return None
 
 
 @register
 class EmailNotifier(Notifier):
     name = "email"
+    known_options = table_keys(
+        from_address=Text("311@localhost", shape=email_address),
+        from_name=Text(),
+        default_subject=Text("Your 311 request"),
+        timeout_seconds=Number(30.0),
+    )
+
+    @classmethod
+    def validate(
+        cls,
+        options: Mapping[str, Any],
+        env: Mapping[str, str] | None = None,
+        *,
+        keys: Mapping[str, Key] | None = None,
+    ) -> list[ConfigError]:
+        """As any notifier's, and the relay, when one is set, must be a relay URL. An unset
+        relay is no mistake: replies wait for it in the outbox."""
+        env = os.environ if env is None else env
+        problems = super().validate(options, env, keys=keys)
+        relay = env.get(RELAY_ENV, "")
+        wrong = relay_problem(relay) if relay else None
+        if wrong:
+            problems.append(ConfigError(f"{cls.section}.{cls.name}", wrong))
+        return problems
 
     @cached_property
     def sender(self) -> Sender:
@@ -43,6 +89,9 @@ class EmailNotifier(Notifier):
         relay = os.environ.get(RELAY_ENV, "")
         if not relay:
             raise TransientDeliveryError(f"{RELAY_ENV} is not set; mail waits in the outbox")
+        # A configuration fault waits for its fix like an unset relay, never dead-letters mail.
+        if wrong := relay_problem(relay):
+            raise TransientDeliveryError(f"{wrong}; mail waits in the outbox")
         message = compose_reply(note, idempotency_key, self.sender)
         await self._deliver(message, relay)
         message_id = str(message["Message-ID"])
@@ -51,8 +100,6 @@ class EmailNotifier(Notifier):
 
     async def _deliver(self, message: EmailMessage, relay: str) -> None:
         url = urlsplit(relay)
-        if url.scheme not in ("smtp", "smtps") or not url.hostname:
-            raise PermanentDeliveryError(f"{RELAY_ENV} must be smtp://host:port or smtps://…")
         try:
             await aiosmtplib.send(
                 message,

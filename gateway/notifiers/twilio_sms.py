@@ -18,8 +18,9 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from gateway.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.notifiers import Notifier, register
+from gateway.plugin import EnvVar, Number, Text, e164, http_url, table_keys
 from gateway.records import Notification
 
 DEFAULT_API = "https://api.twilio.com"
@@ -30,20 +31,17 @@ WHATSAPP = "whatsapp:"
 class TwilioSmsNotifier(Notifier):
     name = "twilio_sms"
     required_options = ("number",)
+    known_options = table_keys(
+        account_sid_env=EnvVar("TWILIO_ACCOUNT_SID"),
+        auth_token_env=EnvVar("TWILIO_AUTH_TOKEN"),
+        number=Text(shape=e164),
+        status_callback=Text(shape=http_url),
+        timeout_seconds=Number(10.0),
+    )
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)
         self._client: Client | None = None
-
-    @classmethod
-    def validate(
-        cls, options: Mapping[str, Any], env: Mapping[str, str] | None = None
-    ) -> list[ConfigError]:
-        problems = super().validate(options, env)
-        number = str(options.get("number", ""))
-        if number and not number.startswith("+"):
-            problems.append(ConfigError("notifiers.twilio_sms.number", "must be E.164 (+1...)"))
-        return problems
 
     def client(self) -> Client:
         """The SDK client, made on first use inside the running event loop."""

@@ -183,6 +183,18 @@ async def depth(engine: AsyncEngine) -> dict[str, int]:
     return {state: counts.get(state, 0) for state in (PENDING, IN_FLIGHT, DONE, DEAD)}
 
 
+async def waiting_for_disabled(engine: AsyncEngine, enabled: Sequence[str]) -> dict[str, int]:
+    """Notify jobs not sent yet whose notifier is not in ``enabled``, counted by notifier."""
+    c = outbox.c
+    query = (
+        select(c.target, func.count())
+        .where(c.kind == NOTIFY, c.state.in_([PENDING, IN_FLIGHT]), c.target.not_in(enabled))
+        .group_by(c.target)
+    )
+    async with engine.connect() as conn:
+        return {str(target): int(n) for target, n in await conn.execute(query)}
+
+
 async def request_of_sent(conn: AsyncConnection, remote_ids: Sequence[str]) -> str | None:
     """The request one of our sent messages (by the provider's id for it) belonged to."""
     c = outbox.c

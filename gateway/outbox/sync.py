@@ -1,15 +1,20 @@
 """Status sync: ask each connector that can for case changes, and record them on the requests.
 
 A status change becomes a ``status_changed`` event on the request, in the same transaction as the
-new status; telling the resident about it hangs off that event.
+new status; telling the resident about it hangs off that event. A new note with the same status
+("Crew on site now") is news too: it is recorded and told once per distinct note. An update older
+than the last one recorded (by the case system's ``updated_at``) changes nothing, so a late retry
+never reopens a closed request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -51,7 +56,7 @@ class StatusSync:
             await asyncio.sleep(interval_seconds)
 
     async def run_once(self) -> int:
-        """One pass over every connector; returns how many requests changed status."""
+        """One pass over every connector; returns how many updates were recorded."""
         changed = 0
         for name, connector in self.connectors.items():
             await self._resolve_tokens(name, connector)
@@ -95,7 +100,7 @@ class StatusSync:
 async def apply_update(
     conn: AsyncConnection, settings: Settings, source: str, update: CaseUpdate
 ) -> int:
-    """Record one case change on its request; 1 when the request's status changed."""
+    """Record one case change on its request; 1 when it was news (a status or a note)."""
     c = service_requests.c
     row = (await conn.execute(select(c.id).where(c.case_id == update.case_id))).first()
     if row is None:
@@ -112,30 +117,73 @@ async def change_status(
     update: CaseUpdate,
     source: str,
 ) -> bool:
-    """Set the request's status from the case system's, and tell the resident, once per change."""
+    """Record the case system's update and tell the resident, once per new status or new note.
+
+    True when it was recorded; False for a repeat, or for an update older than the last one."""
     status = Status.CLOSED if update.status.lower() in _CLOSED else Status.OPEN
-    if request.status is status:
+    earlier = [e for e in await requests.events(conn, request.id) if e["kind"] == "status_changed"]
+    when, latest = _aware(update.updated_at), _latest_update(earlier)
+    if when is not None and latest is not None and when < latest:
+        log.info("sync.stale_update", extra={"request_id": request.id, "source": source})
         return False
-    await requests.set_status(conn, request.id, status.value)
+    new_status = request.status is not status
+    known_notes = {(e["detail"] or {}).get("note") for e in earlier}
+    if not new_status and (not update.note or update.note in known_notes):
+        return False
+    if new_status:
+        await requests.set_status(conn, request.id, status.value)
     detail = {
         "source": source,
         "case_status": update.status,
         "note": update.note,
-        "updated_at": update.updated_at.isoformat() if update.updated_at else None,
+        "updated_at": when.isoformat() if when else None,
     }
     await requests.add_event(conn, request.id, "status_changed", status=status.value, detail=detail)
-    language = request.reporter.language
+    if new_status:
+        key = f"{status.value}-{detail['updated_at'] or datetime.now(UTC).isoformat()}"
+    else:
+        # Once per distinct note, even when two deliveries of it race each other.
+        key = f"{status.value}-note-{hashlib.sha256(str(update.note).encode()).hexdigest()[:16]}"
+    await _tell(conn, settings, request, status, update.note, key)
+    return True
+
+
+async def _tell(
+    conn: AsyncConnection,
+    settings: Settings,
+    request: ServiceRequest,
+    status: Status,
+    note: str | None,
+    key: str,
+) -> None:
+    """Queue the resident's message about the update, in their language, under ``key``."""
     await enqueue_reply(
         conn,
         settings,
         request,
         "status",
         "status_changed",
-        key=f"{status.value}-{detail['updated_at'] or datetime.now(UTC).isoformat()}",
-        status=settings.message(f"status_{status.value}", language),
-        note=f" {update.note}" if update.note else "",
+        key=key,
+        status=settings.message(f"status_{status.value}", request.reporter.language),
+        note=f" {note}" if note else "",
     )
-    return True
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A case system's time with its zone; one given without a zone is taken as UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _latest_update(events: Sequence[Mapping[str, Any]]) -> datetime | None:
+    """The newest case-system time among the request's recorded updates, if any gave one."""
+    times = [
+        _aware(datetime.fromisoformat(str(e["detail"]["updated_at"])))
+        for e in events
+        if (e["detail"] or {}).get("updated_at")
+    ]
+    return max((t for t in times if t is not None), default=None)
 
 
 async def _cursor(conn: AsyncConnection, connector: str) -> datetime | None:

@@ -129,7 +129,8 @@ class OutboxWorker:
         except TimeoutError as exc:
             raise TransientDeliveryError(f"no answer within {timeout:g} s") from exc
         except ConfigError as exc:
-            raise PermanentDeliveryError(f"configuration: {exc}") from exc
+            # The operator's to fix (an unset secret): the job waits for it, retried with backoff.
+            raise TransientDeliveryError(f"configuration: {exc}") from exc
         except DeliveryError:
             raise
         except Exception as exc:

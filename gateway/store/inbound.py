@@ -2,7 +2,9 @@
 
 Writes go through one ``InboundWriter`` per process that groups concurrent requests into a single
 transaction (group commit): one durable commit serves many webhooks, and SQLite sees one writer.
-The pair (channel, provider id) is unique, so a retried webhook finds its first row again.
+The pair (channel, provider id) is unique, so a retried webhook finds its first row again. Each
+receipt's tracking number is the row id in the database's tracking series, which the writer
+checks against the config's when it starts (``gateway.store.series``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.records import InboundMessage
 from gateway.store.codec import message_to_json
 from gateway.store.schema import inbound_messages
+from gateway.store.series import ensure_series, series_or_default
 from gateway.tracking import tracking_number_for
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ UNPARSED = "unparsed"
 PROCESSED = "processed"
 FAILED = "failed"
 REPARSED = "reparsed"
+DISMISSED = "dismissed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +70,21 @@ class _Job:
 class InboundWriter:
     """Stores inbound messages, batching concurrent callers into one durable transaction."""
 
-    def __init__(self, engine: AsyncEngine, max_batch: int = 200) -> None:
+    def __init__(self, engine: AsyncEngine, max_batch: int = 200, *, series: int = 0) -> None:
         self.engine = engine
         self.max_batch = max_batch
+        # The config's tracking series: the database must have been made for it.
+        self.series = series
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start writing; a second call while running does nothing (web and SMTP share one)."""
+        """Start writing; a second call while running does nothing (web and SMTP share one).
+
+        Raises ``SeriesMismatch`` when the database was made for another tracking series.
+        """
         if self._task is None or self._task.done():
+            self.series = await ensure_series(self.engine, self.series)
             self._task = asyncio.create_task(self._run(), name="inbound-writer")
 
     async def stop(self) -> None:
@@ -119,12 +129,12 @@ class InboundWriter:
 
     async def _write_together(self, batch: list[_Job]) -> list[list[Receipt]]:
         async with self.engine.begin() as conn:
-            return await _insert_batch(conn, batch)
+            return await _insert_batch(conn, batch, self.series)
 
     async def _write_alone(self, job: _Job) -> None:
         try:
             async with self.engine.begin() as conn:
-                receipts = await _insert_job(conn, job)
+                receipts = await _insert_job(conn, job, self.series)
         except Exception as exc:
             if not job.done.done():
                 job.done.set_exception(exc)
@@ -133,13 +143,15 @@ class InboundWriter:
             job.done.set_result(receipts)
 
 
-async def _insert_job(conn: AsyncConnection, job: _Job) -> list[Receipt]:
+async def _insert_job(conn: AsyncConnection, job: _Job, series: int) -> list[Receipt]:
     if job.error is not None:
-        return [await insert_unparsed(conn, job.envelope, job.error)]
-    return await insert_messages(conn, job.envelope, job.messages)
+        return [await insert_unparsed(conn, job.envelope, job.error, series=series)]
+    return await insert_messages(conn, job.envelope, job.messages, series=series)
 
 
-async def _insert_batch(conn: AsyncConnection, batch: list[_Job]) -> list[list[Receipt]]:
+async def _insert_batch(
+    conn: AsyncConnection, batch: list[_Job], series: int
+) -> list[list[Receipt]]:
     """The whole batch in one INSERT ... ON CONFLICT DO NOTHING RETURNING, not one per message.
 
     Each statement is several round trips to the database thread (SQLite) or server, each
@@ -171,7 +183,8 @@ async def _insert_batch(conn: AsyncConnection, batch: list[_Job]) -> list[list[R
             new = pair in fresh and pair not in claimed
             claimed.add(pair)
             inbound_id = fresh.get(pair) or known[pair]
-            receipts.append(Receipt(inbound_id, tracking_number_for(inbound_id), not new))
+            number = tracking_number_for(inbound_id, series)
+            receipts.append(Receipt(inbound_id, number, not new))
         results.append(receipts)
     return results
 
@@ -216,19 +229,35 @@ def _base_row(env: Envelope) -> dict[str, Any]:
     }
 
 
-async def insert_unparsed(conn: AsyncConnection, env: Envelope, error: str) -> Receipt:
-    """Keep raw bytes that could not be parsed; the same bad body retried is stored once."""
-    return await _insert_once(conn, _unparsed_row(env, error))
+async def insert_unparsed(
+    conn: AsyncConnection, env: Envelope, error: str, *, series: int | None = None
+) -> Receipt:
+    """Keep raw bytes that could not be parsed; the same bad body retried is stored once.
+
+    ``series`` numbers the receipt; by default the database's own.
+    """
+    if series is None:
+        series = await series_or_default(conn)
+    return await _insert_once(conn, _unparsed_row(env, error), series)
 
 
 async def insert_messages(
-    conn: AsyncConnection, env: Envelope, messages: Sequence[InboundMessage]
+    conn: AsyncConnection,
+    env: Envelope,
+    messages: Sequence[InboundMessage],
+    *,
+    series: int | None = None,
 ) -> list[Receipt]:
-    """Insert parsed messages in the caller's transaction; a known (channel, id) is not re-added."""
-    return [await _insert_once(conn, _message_row(env, message)) for message in messages]
+    """Insert parsed messages in the caller's transaction; a known (channel, id) is not re-added.
+
+    ``series`` numbers the receipts; by default the database's own.
+    """
+    if series is None:
+        series = await series_or_default(conn)
+    return [await _insert_once(conn, _message_row(env, m), series) for m in messages]
 
 
-async def _insert_once(conn: AsyncConnection, row: dict[str, Any]) -> Receipt:
+async def _insert_once(conn: AsyncConnection, row: dict[str, Any], series: int) -> Receipt:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(inbound_messages)
@@ -238,7 +267,7 @@ async def _insert_once(conn: AsyncConnection, row: dict[str, Any]) -> Receipt:
     )
     inserted = (await conn.execute(statement)).scalar_one_or_none()
     if inserted is not None:
-        return Receipt(inserted, tracking_number_for(inserted), duplicate=False)
+        return Receipt(inserted, tracking_number_for(inserted, series), duplicate=False)
     existing = (
         await conn.execute(
             select(inbound_messages.c.id).where(
@@ -247,4 +276,4 @@ async def _insert_once(conn: AsyncConnection, row: dict[str, Any]) -> Receipt:
             )
         )
     ).scalar_one()
-    return Receipt(existing, tracking_number_for(existing), duplicate=True)
+    return Receipt(existing, tracking_number_for(existing, series), duplicate=True)

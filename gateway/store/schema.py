@@ -72,11 +72,16 @@ inbound_messages = Table(
     Column("public_url", Text, nullable=False, default=""),
     # The parsed message (InboundMessage minus raw) for the intake; null when unparsed.
     Column("message", JSON, nullable=True),
-    # received -> processed | unparsed | failed; superseded when a reprocess found its twin.
+    # received -> processed | auto | failed; unparsed -> reparsed once parsed again (into new
+    # rows); staff send failed back to received, and set failed or unparsed aside as dismissed.
     Column("state", String(16), nullable=False),
     Column("error", Text, nullable=True),
     Column("request_id", String(32), nullable=True),
     Column("processed_at", UtcDateTime(), nullable=True),
+    # Staff set a failed or unparsed message aside: who, why and when (the row stays).
+    Column("dismissed_by", String(120), nullable=True),
+    Column("dismissed_reason", Text, nullable=True),
+    Column("dismissed_at", UtcDateTime(), nullable=True),
     UniqueConstraint("channel", "provider_id", name="uq_inbound_channel_provider"),
     Index("ix_inbound_state", "state", "id"),
 )
@@ -241,6 +246,17 @@ inbound_tokens = Table(
     Column("body_sha256", String(64), nullable=False),
     Column("seen_at", UtcDateTime(), nullable=False),
     Index("ix_inbound_tokens_seen_at", "seen_at"),
+)
+
+# The series of tracking numbers this database hands out (gateway.tracking), fixed for its
+# life: one row (id 1), written when the database first serves or, for a database that issued
+# numbers before series existed, series 0 by migration 0005.
+tracking_series = Table(
+    "tracking_series",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("series", Integer, nullable=False),
+    Column("bound_at", UtcDateTime(), nullable=False),
 )
 
 # A reply to our email names our Message-ID, kept as the notify job's remote id: find it fast.

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from gateway import metrics
+from gateway import notifiers as notifier_registry
 from gateway.errors import IngestError
 from gateway.ingest.http import WebhookHandler, error_response
 from gateway.media import MediaFiles
@@ -66,6 +67,7 @@ def create_app(runtime: Runtime) -> web.Application:
         app.router.add_post(STATUS_ROUTE, hook.handle)
     setup_web(app, runtime)
     app.on_startup.append(_start_writer)
+    app.on_startup.append(_warn_waiting_notifiers)
     app.on_cleanup.append(_stop_writer)
     return app
 
@@ -78,6 +80,10 @@ async def _start_writer(app: web.Application) -> None:
     await runtime.writer.start()
 
 
+async def _warn_waiting_notifiers(app: web.Application) -> None:
+    await app[RUNTIME].warn_waiting_notifiers()
+
+
 async def _stop_writer(app: web.Application) -> None:
     await app[RUNTIME].writer.stop()
 
@@ -88,8 +94,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: the database answers and its schema is the one this code expects."""
-    engine = request.app[RUNTIME].engine
+    """Readiness: the database answers and its schema is the one this code expects.
+
+    Ready or not, a notifier that is off while messages wait for it is named in ``warnings``:
+    the process can serve, but those residents hear nothing until it is enabled."""
+    runtime = request.app[RUNTIME]
+    engine = runtime.engine
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -101,14 +111,46 @@ async def readyz(request: web.Request) -> web.Response:
     if current != expected:
         body = {"status": "unavailable", "migrations": {"current": current, "expected": expected}}
         return web.json_response(body, status=503)
-    return web.json_response({"status": "ready", "migration": current})
+    ready: dict[str, object] = {"status": "ready", "migration": current}
+    warnings = await _notifier_warnings(runtime)
+    if warnings:
+        ready["warnings"] = warnings
+    return web.json_response(ready)
+
+
+async def _notifier_warnings(runtime: Runtime) -> list[dict[str, object]]:
+    """One warning per notifier that is off while messages wait for it."""
+    waiting = await jobs.waiting_for_disabled(runtime.engine, list(runtime.notifiers()))
+    return [
+        {
+            "notifier": name,
+            "waiting": count,
+            "reason": f"notifier {name} is not enabled; {count} message(s) wait in the outbox",
+        }
+        for name, count in sorted(waiting.items())
+    ]
 
 
 async def metrics_view(request: web.Request) -> web.Response:
-    """Prometheus exposition, with the outbox depth read fresh from the database."""
+    """Prometheus exposition, with the outbox depth and the messages waiting for a notifier that
+    is off read fresh from the database."""
+    runtime = request.app[RUNTIME]
     try:
-        for state, count in (await jobs.depth(request.app[RUNTIME].engine)).items():
+        for state, count in (await jobs.depth(runtime.engine)).items():
             metrics.OUTBOX_DEPTH.labels(state).set(count)
     except Exception:
         log.warning("metrics.outbox_depth_unavailable", exc_info=True)
+    try:
+        enabled = list(runtime.notifiers())
+        waiting = await jobs.waiting_for_disabled(runtime.engine, enabled)
+    except Exception:
+        log.warning("metrics.notifications_waiting_unavailable", exc_info=True)
+    else:
+        # Every notifier that is off has a sample (0 when nothing waits), so an alert can fire.
+        metrics.NOTIFICATIONS_WAITING.clear()
+        for name in notifier_registry.load_all():
+            if name not in enabled:
+                metrics.NOTIFICATIONS_WAITING.labels(name).set(0)
+        for name, count in waiting.items():
+            metrics.NOTIFICATIONS_WAITING.labels(name).set(count)
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,8 +1,9 @@
 """A resident's history on every channel, opened by a one-time link (email) or code (SMS).
 
-No account, no password: ``POST /history`` sends the link or code when that contact has
+No account, no password: ``POST /history`` queues the link or code when that contact has
 requests (the page says the same either way, so it tells nobody whose contact is known), and
-spending it lists every request whose normalized reporter email or E.164 phone matches.
+spending it lists every request whose normalized reporter email or E.164 phone matches. While
+the notifier that would carry it is off, the page says that no link or code is on its way.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from gateway.records import Notification
 from gateway.web import access
 from gateway.web.guard import CSRF_FIELD, client_address, within_limit
 from gateway.web.i18n import Labels, pick_language
-from gateway.web.pages import Pages
+from gateway.web.pages import Pages, Reach
 from gateway.web.views import by_contact
 from normalizer.contact import normalize_email, normalize_phone
 
@@ -64,7 +65,8 @@ class History:
         raw = form.get("contact", "").strip()
         region = self.runtime.normalizer_settings.default_region
         contact = normalize_email(raw) if "@" in raw else normalize_phone(raw, region)
-        if contact is None:
+        reach = self.pages.reach(contact) if contact else None
+        if contact is None or reach is None:
             return self.page(
                 request, lang, 400, step="ask", contact=raw, error=t("history_error_contact")
             )
@@ -75,18 +77,22 @@ class History:
         )  # fmt: skip
         if not allowed:
             return self.page(request, lang, 429, step="ask", contact=raw, error=t("error_rate"))
-        ticket = await self._issue(request, contact, lang)
-        minutes = self.form.access_code_minutes
+        ticket = await self._issue(request, contact, lang, reach)
         if "@" in contact:
-            return self.page(
-                request, lang, step="sent", message=t("history_sent_email", minutes=minutes)
-            )
+            return self.page(request, lang, step="sent", message=self._queued(t, "email", reach))
         return self.page(
             request, lang, step="code", contact=contact, ticket=ticket,
-            message=t("history_sent_sms", minutes=minutes),
+            message=self._queued(t, "sms", reach),
         )  # fmt: skip
 
-    async def _issue(self, request: web.Request, contact: str, lang: str) -> str:
+    def _queued(self, t: Labels, kind: str, reach: Reach) -> str:
+        """What the page may say of a queued link or code: on its way only if its notifier is on."""
+        if not reach.on:
+            return t(f"history_sent_{kind}_off")
+        minutes = self.form.access_code_minutes
+        return t(f"history_sent_{kind}", address=reach.address, minutes=minutes)
+
+    async def _issue(self, request: web.Request, contact: str, lang: str, reach: Reach) -> str:
         """Queue the link or code when ``contact`` has requests; the ticket for a code."""
         settings, minutes = self.runtime.settings, self.form.access_code_minutes
         async with self.runtime.engine.begin() as conn:
@@ -103,7 +109,7 @@ class History:
                     "access_link", lang, city=settings.city_name, link=link, minutes=minutes
                 )
                 subject = settings.message("access_link_subject", lang, city=settings.city_name)
-                note = Notification("email", contact, body, "access_code", subject=subject)
+                note = Notification(reach.notifier, contact, body, "access_code", subject=subject)
             else:
                 issued = await access.issue_code(conn, contact, minutes)
                 body = settings.message(
@@ -113,10 +119,18 @@ class History:
                     code=issued.secret,
                     minutes=minutes,
                 )
-                note = Notification("twilio_sms", contact, body, "access_code")
+                note = Notification(reach.notifier, contact, body, "access_code")
             await enqueue_notification(conn, note, key=f"access-{issued.id}")
         self.runtime.outbox_wake.set()
-        log.info("history.access_sent", extra={"contact": mask_address(contact)})
+        # Queued, not sent: the notifier sends it, and only while it is enabled.
+        log.info(
+            "history.access_queued",
+            extra={
+                "contact": mask_address(contact),
+                "notifier": reach.notifier,
+                "notifier_on": reach.on,
+            },
+        )
         return issued.ticket
 
     async def enter_code(self, request: web.Request) -> web.Response:

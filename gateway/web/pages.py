@@ -1,7 +1,9 @@
 """The resident pages: the report form, its live suggestion, and the status page.
 
 Every page works without JavaScript; ``static/form.js`` only adds the live suggestion, the
-questions of the chosen service and "use my location". Labels come from ``gateway/web/i18n``.
+questions of the chosen service and "use my location". Labels come from ``gateway/web/i18n``;
+the word for each status is the one the messages use (``[messages.<language>] status_*``).
+A page promises a message only when the notifier that carries it is enabled.
 """
 
 from __future__ import annotations
@@ -9,16 +11,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from channels.web_form import WebForm
 from gateway.config.web import FormSettings
 from gateway.errors import IngestError
 from gateway.ingest.http import public_url
-from gateway.records import ServiceRequest
+from gateway.log import mask_address
+from gateway.outbox.replies import reply_notifier
+from gateway.records import ServiceRequest, Status
 from gateway.runtime import Runtime
 from gateway.web import form_input
 from gateway.web.guard import CSRF_FIELD, HONEYPOT_FIELD, Csrf, client_address, within_limit
@@ -29,6 +35,15 @@ from gateway.web.views import by_tracking_number
 
 HERE = Path(__file__).resolve().parent
 STATIC_MAX_AGE = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """How a message would reach a resident: its notifier, the masked address, whether it is on."""
+
+    notifier: str
+    address: str
+    on: bool
 
 
 class Pages:
@@ -65,6 +80,8 @@ class Pages:
                 "asset_version": self.asset_version,
                 "csrf_token": self.csrf.token(cookie),
                 "service_name": lambda r: self.service_name(r, lang),
+                "status_word": lambda s: self.status_word(s, lang),
+                "notifiers_on": self.notifiers_on(),
                 **context,
             },
             status=status,
@@ -78,8 +95,26 @@ class Pages:
         service = self.runtime.catalog.get(request.service_code or "")
         return service.name(lang) if service else (request.service_name or "—")
 
-    def receipt_mark(self, number: str) -> str:
-        return hmac.new(self.csrf.key, f"receipt:{number}".encode(), "sha256").hexdigest()[:20]
+    def status_word(self, status: Status | str, lang: str) -> str:
+        """The one word for ``status``, as the messages say it, capitalised for a page."""
+        word = self.runtime.settings.message(f"status_{Status(status).value}", lang)
+        return word[:1].upper() + word[1:]
+
+    def notifiers_on(self) -> frozenset[str]:
+        """The notifiers this gateway sends with: a message for any other waits in the outbox."""
+        return frozenset(self.runtime.notifiers())
+
+    def reach(self, address: str) -> Reach | None:
+        """How a form reporter at ``address`` (email or E.164 phone) would be told, if at all."""
+        notifier = reply_notifier(WebForm.name, address) if address else None
+        if notifier is None:
+            return None
+        return Reach(notifier, mask_address(address), notifier in self.notifiers_on())
+
+    def receipt_mark(self, number: str, via: str = "", to: str = "") -> str:
+        """Proof that this process filed ``number`` for a reporter reached ``via`` at ``to``."""
+        mark = f"receipt:{number}:{via}:{to}".encode()
+        return hmac.new(self.csrf.key, mark, "sha256").hexdigest()[:20]
 
     def form_page(
         self, request: web.Request, lang: str, found: form_input.FormInput, **extra: Any
@@ -88,6 +123,7 @@ class Pages:
         values = dict(found.values)
         values.setdefault("submission", secrets.token_hex(16))
         context = {
+            "email_on": "email" in self.notifiers_on(),
             "services": services,
             "values": values,
             "submission": values["submission"],
@@ -141,12 +177,17 @@ class Pages:
             return self._refuse(request, lang, found, exc.status, {"form": t("error_storage")})
         number = receipt.tracking_number
         document = self.filer.document(found, lang, [])
-        emailed = bool(document["email"])
-        if emailed and not receipt.duplicate:
+        reach = self.reach(document["email"] or document["phone"])
+        if document["email"] and not receipt.duplicate:
             base = str(request.url.with_path("/").with_query(None)).rstrip("/")
             link = f"{self.runtime.settings.server.public_url or base}/requests/{number}"
-            await self.filer.confirm(document["email"], number, lang, link)
-        query = {"lang": lang, "receipt": self.receipt_mark(number), "emailed": str(int(emailed))}
+            on = reach is not None and reach.on
+            await self.filer.confirm(document["email"], number, lang, link, notifier_on=on)
+        query = {"lang": lang, "receipt": self.receipt_mark(number)}
+        if reach is not None:
+            # The page names the masked address; the mark keeps anyone from making it name another.
+            mark = self.receipt_mark(number, reach.notifier, reach.address)
+            query |= {"via": reach.notifier, "to": reach.address, "receipt": mark}
         raise web.HTTPSeeOther(
             request.app.router["status"].url_for(number=number).with_query(query)
         )
@@ -192,13 +233,17 @@ class Pages:
         if number:
             async with self.runtime.engine.connect() as conn:
                 view = await by_tracking_number(conn, number)
+        via, to = request.query.get("via", ""), request.query.get("to", "")
         mark = request.query.get("receipt", "")
-        fresh = bool(number) and hmac.compare_digest(mark, self.receipt_mark(number))
-        emailed = fresh and request.query.get("emailed") == "1"
+        expected = self.receipt_mark(number, via, to)
+        # As bytes: compare_digest refuses a str with characters beyond ASCII (a 500, not a 200).
+        fresh = bool(number) and hmac.compare_digest(mark.encode(), expected.encode())
+        # Whether the message goes out is read now: the notifier may have been enabled since.
+        reach = Reach(via, to, via in self.notifiers_on()) if fresh and via and to else None
         status = 404 if number and view is None and not fresh else 200
         return self.render(
             request, "status.html", lang, status=status,
-            number=number, view=view, fresh=fresh, emailed=emailed,
+            number=number, view=view, fresh=fresh, reach=reach,
         )  # fmt: skip
 
 

@@ -7,17 +7,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 from typing import Any
 
 from channels import ChannelContext, StoredMessage, WebhookRequest
 from channels.web_form import WebForm
 from gateway.fetchers import store_bytes
 from gateway.ingest.core import storage_unavailable
+from gateway.log import mask_email
 from gateway.outbox.replies import enqueue_notification
 from gateway.records import Notification
 from gateway.runtime import Runtime
 from gateway.web.form_input import FormInput, Photo
 from normalizer.contact import normalize_email, normalize_phone
+
+log = logging.getLogger(__name__)
 
 
 class FormFiler:
@@ -71,8 +75,13 @@ class FormFiler:
         # The message's media entry has the stored copy's fields, nothing more.
         return dataclasses.asdict(store_bytes(photo.data, photo.content_type, self.media_folder))
 
-    async def confirm(self, email: str, number: str, language: str, link: str) -> None:
-        """Queue the confirmation email; once per tracking number whatever the retries."""
+    async def confirm(
+        self, email: str, number: str, language: str, link: str, *, notifier_on: bool
+    ) -> None:
+        """Queue the confirmation email; once per tracking number whatever the retries.
+
+        Queued whether or not the email notifier is on: while it is off the message waits in
+        the outbox, visible to staff, and the page says so instead of promising it."""
         settings = self.runtime.settings
         values = {"city": settings.city_name, "tracking_number": number, "link": link}
         note = Notification(
@@ -85,6 +94,10 @@ class FormFiler:
         async with self.runtime.engine.begin() as conn:
             await enqueue_notification(conn, note, key=f"web-form-{number}")
         self.runtime.outbox_wake.set()
+        log.info(
+            "web_form.confirmation_queued",
+            extra={"to": mask_email(email), "tracking_number": number, "notifier_on": notifier_on},
+        )
 
 
 def _number(text: str) -> float | None:

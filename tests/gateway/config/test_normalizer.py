@@ -13,6 +13,7 @@ from gateway.config.normalizer import (
     NormalizerSettings,
     load_normalizer,
     parse_normalizer_settings,
+    read_emergency,
 )
 from gateway.errors import ConfigError
 from tests.conftest import REPO_ROOT
@@ -64,3 +65,12 @@ def test_missing_emergency_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_normalizer(NormalizerSettings(), catalog, tmp_path)
     assert err.value.path == "normalizer.emergency_phrases"
+
+
+def test_an_emergency_lexicon_that_cannot_compile_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "emergency.toml"
+    path.write_text('[en]\nconcepts = "gas, fire"\n')
+    with pytest.raises(ConfigError) as caught:
+        read_emergency(path)
+    assert "normalizer.emergency_phrases" in str(caught.value)
+    assert "concepts" in str(caught.value)

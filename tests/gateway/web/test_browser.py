@@ -81,7 +81,7 @@ async def test_with_javascript_the_service_is_suggested_and_the_report_filed(
         assert await page.locator("#status").inner_text() == "Received"
         await runtime.intake_worker().run_once()
         await page.goto(f"{base}/requests/{number}?lang=es")
-        assert await page.locator("#status").inner_text() == "Aceptada"
+        assert await page.locator("#status").inner_text() == "Aceptado"
         assert "Bache" in await page.content()
 
 

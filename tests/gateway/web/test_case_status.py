@@ -215,24 +215,34 @@ async def test_the_case_id_the_crm_gave_finds_the_request(filed: Filed) -> None:
     assert note.payload["body"].endswith(f"report {request.tracking_number} is now resolved.")
 
 
-async def test_a_new_note_with_the_same_status_is_dropped_today(filed: Filed) -> None:
-    # Today's behaviour: only a change of the gateway's status (open / closed) is recorded, so a
-    # second note while the case stays open, or another open-like case status, is answered
-    # "changed": false and neither lands on the history nor reaches the resident.
+async def test_a_new_note_with_the_same_status_is_recorded_and_told_once(filed: Filed) -> None:
+    # A new note is news even when the gateway's status (open / closed) stays the same: it lands
+    # on the history and reaches the resident, once per distinct note; a retry of the same call,
+    # or the same note again, changes nothing.
     request = filed.request
-    await post(
-        filed.client, change(request, "in_progress", "Crew 7 assigned", "2025-10-14T15:00:00Z")
+    first = change(request, "in_progress", "Crew 7 assigned", "2025-10-14T15:00:00Z")
+    later = change(request, "in_progress", "Crew on site now", "2025-10-15T09:00:00Z")
+    other = change(request, "on_hold", "Waiting for gas company", "2025-10-16T09:00:00Z")
+    answers = []
+    for payload in (first, later, later, other):
+        resp = await post(filed.client, payload)
+        assert resp.status == 200
+        answers.append((await resp.json())["changed"])
+        await settle(filed.runtime)
+    same_note_again = await post(
+        filed.client, change(request, "in_progress", "Crew on site now", "2025-10-17T09:00:00Z")
     )
-    later = await post(
-        filed.client, change(request, "in_progress", "Parts ordered", "2025-10-15T09:00:00Z")
-    )
-    other = await post(
-        filed.client, change(request, "on_hold", "Waiting for gas company", "2025-10-16T09:00:00Z")
-    )
-    assert [(await r.json())["changed"] for r in (later, other)] == [False, False]
+    assert answers == [True, True, False, True]
+    assert (await same_note_again.json())["changed"] is False
+    assert (await current(filed.runtime, request.id)).status is Status.OPEN
     notes = [e["detail"]["note"] for e in await changes(filed.runtime, request.id)]
-    assert notes == ["Crew 7 assigned"]
-    assert len(await status_notes(filed.runtime)) == 1
+    assert notes == ["Crew 7 assigned", "Crew on site now", "Waiting for gas company"]
+    assert len(await status_notes(filed.runtime)) == 3
+    assert [b.split(" is now ")[1] for b in filed.twilio.bodies_to(RESIDENT)] == [
+        "being worked on. Crew 7 assigned",
+        "being worked on. Crew on site now",
+        "being worked on. Waiting for gas company",
+    ]
 
 
 async def test_bad_signature_is_403_and_changes_nothing(filed: Filed) -> None:
