@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from gateway.cli.serve import with_runtime
 from gateway.config.settings import Settings
-from gateway.ingest.reprocess import reprocess
+from gateway.ingest.reprocess import dismiss, reprocess
 from gateway.log import mask_address
 from gateway.outbox import jobs
 from gateway.runtime import Runtime
@@ -46,11 +47,18 @@ def add_commands(sub: Any) -> None:
     show.add_argument("id", type=int, metavar="ID")
     show.add_argument("--raw", action="store_true", help="also print the raw body as received")
     show.set_defaults(handler=cmd_inbound_show)
-    again = isub.add_parser("reprocess", help="parse stored raw messages again")
+    again = isub.add_parser(
+        "reprocess", help="parse unparsed messages again; give failed ones back to the intake"
+    )
     target = again.add_mutually_exclusive_group(required=True)
     target.add_argument("id", type=int, nargs="?", metavar="ID")
     target.add_argument("--all-unparsed", action="store_true")
     again.set_defaults(handler=cmd_inbound_reprocess)
+    aside = isub.add_parser("dismiss", help="set a failed or unparsed message aside, with why")
+    aside.add_argument("id", type=int, metavar="ID")
+    aside.add_argument("--reason", required=True, help="why it needs no more work")
+    aside.add_argument("--by", default=os.environ.get("USER") or "staff", help="who dismisses it")
+    aside.set_defaults(handler=cmd_inbound_dismiss)
     for parser in (osub, isub):
         for choice in parser.choices.values():
             choice.set_defaults(schema="needed")
@@ -211,5 +219,14 @@ async def cmd_inbound_reprocess(args: argparse.Namespace, settings: Settings) ->
             print(f"{inbound_id}: {outcome}")
         runtime.intake_wake.set()
         return 1 if failures else 0
+
+    return await with_runtime(settings, body)
+
+
+async def cmd_inbound_dismiss(args: argparse.Namespace, settings: Settings) -> int:
+    async def body(runtime: Runtime) -> int:
+        outcome = await dismiss(runtime.engine, args.id, by=args.by, reason=args.reason)
+        print(f"{args.id}: {outcome.text}", file=sys.stdout if outcome.ok else sys.stderr)
+        return 0 if outcome.ok else 1
 
     return await with_runtime(settings, body)

@@ -124,3 +124,27 @@ async def test_show_prints_one_job_and_one_message_with_contacts_masked(gateway:
     assert "4015550142" not in message.stdout
     raw = gateway.run("inbound", "show", str(stored.inbound_id), "--raw")
     assert raw.stdout.rstrip().endswith("From=%2B14015550142")
+
+
+async def test_a_flagged_message_is_dismissed_with_a_reason_and_leaves_the_list(
+    gateway: Gateway,
+) -> None:
+    engine = make_engine(gateway.database_url)
+    try:
+        async with engine.begin() as conn:
+            envelope = Envelope("twilio_sms", b"Body=no+sid", {}, "http://x/sms")
+            stored = await insert_unparsed(conn, envelope, "MessageSid is missing")
+    finally:
+        await engine.dispose()
+    refused = gateway.run("inbound", "dismiss", str(stored.inbound_id))
+    assert refused.returncode == 2 and "--reason" in refused.stderr
+    done = gateway.run(
+        "inbound", "dismiss", str(stored.inbound_id), "--reason", "test traffic", "--by", "ana"
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{stored.inbound_id}: dismissed (was unparsed)" in done.stdout
+    assert gateway.run("inbound", "list", "--unparsed").stdout.strip() == (
+        "no messages flagged for staff"
+    )
+    again = gateway.run("inbound", "dismiss", str(stored.inbound_id), "--reason", "twice")
+    assert again.returncode == 1
