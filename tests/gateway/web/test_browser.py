@@ -4,33 +4,19 @@ JavaScript, then the status page; and a screenshot of the form at phone width.""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.runtime import Runtime
 from tests.conftest import REPO_ROOT
+from tests.gateway.web.conftest import NEEDS_CHROMIUM, PHONE
 from tests.support import serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = REPO_ROOT / "var" / "screenshots" / "report-form-phone.png"
-PHONE = {"width": 390, "height": 844}
 
 pytestmark = [
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (apt-get install chromium)"
-    ),
+    NEEDS_CHROMIUM,
     pytest.mark.timeout(180),
 ]
 
@@ -39,17 +25,6 @@ pytestmark = [
 def database_url(sqlite_url: str) -> str:
     """The browser tests run on SQLite only."""
     return sqlite_url
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    playwright_api = pytest.importorskip("playwright.async_api")
-    async with playwright_api.async_playwright() as driver:
-        chromium = await driver.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def fill_report(page: Any, base: str) -> None:

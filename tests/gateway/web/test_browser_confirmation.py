@@ -5,7 +5,6 @@ and off: it says what will really happen, fits the phone, and is kept as a scree
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,8 @@ import pytest
 
 from gateway.runtime import Runtime
 from tests.conftest import REPO_ROOT
+from tests.gateway.web.conftest import NEEDS_CHROMIUM, PHONE
 from tests.gateway.web.support import form_overrides
-from tests.gateway.web.test_browser import ARGS, CHROMIUM, PHONE
 from tests.support import make_settings, merge, serve
 
 SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
@@ -31,9 +30,7 @@ SAID = {
 }
 
 pytestmark = [
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (apt-get install chromium)"
-    ),
+    NEEDS_CHROMIUM,
     pytest.mark.timeout(180),
 ]
 
@@ -42,17 +39,6 @@ pytestmark = [
 def database_url(sqlite_url: str) -> str:
     """The browser tests run on SQLite only."""
     return sqlite_url
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    playwright_api = pytest.importorskip("playwright.async_api")
-    async with playwright_api.async_playwright() as driver:
-        chromium = await driver.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])

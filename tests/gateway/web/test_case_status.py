@@ -46,14 +46,6 @@ class Filed:
 
 
 @pytest.fixture
-async def crm() -> AsyncIterator[FakeCrm]:
-    fake = FakeCrm()
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
 async def twilio(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeTwilioApi]:
     api = FakeTwilioApi(ACCOUNT, TWILIO_TOKEN)
     monkeypatch.setenv("TWILIO_API_BASE_URL", await api.start())

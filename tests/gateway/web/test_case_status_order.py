@@ -17,8 +17,9 @@ from tests.gateway.web.test_case_status import (
     settle,
 )
 
-# The filed request and its loopback CRM and Twilio API, as test_case_status sets them up.
-crm, twilio, filed = case_status.crm, case_status.twilio, case_status.filed
+# The filed request and its loopback Twilio API, as test_case_status sets them up (the CRM is
+# the shared `crm` fixture).
+twilio, filed = case_status.twilio, case_status.filed
 
 
 async def test_a_late_retry_of_an_older_change_does_not_reopen_a_closed_request(
