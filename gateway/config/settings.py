@@ -43,6 +43,8 @@ class ServerSettings:
     public_url: str = ""
     trust_proxy: bool = False
     max_body_bytes: int = 1_048_576
+    # The variable holding the bearer token /metrics asks for; empty: /metrics is open.
+    metrics_token_env: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +165,13 @@ SCHEMA = Table(
                 "media_folder": Text("var/media", nonempty=True),
             }
         ),
-        "server": Table(keys_of(ServerSettings, public_url=Text(shape=http_url))),
+        "server": Table(
+            keys_of(
+                ServerSettings,
+                public_url=Text(shape=http_url),
+                metrics_token_env=EnvVar(optional=True),
+            )
+        ),
         "database": Table({"url": Text(DEFAULT_DATABASE_URL, nonempty=True, shape=url_shape)}),
         "smtp": Table(keys_of(SmtpSettings)),
         "outbox": Table(

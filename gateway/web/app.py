@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -135,6 +137,9 @@ async def metrics_view(request: web.Request) -> web.Response:
     """Prometheus exposition, with the outbox depth and the messages waiting for a notifier that
     is off read fresh from the database."""
     runtime = request.app[RUNTIME]
+    refused = _refuse_without_token(request, runtime.settings.server.metrics_token_env)
+    if refused is not None:
+        return refused
     try:
         for state, count in (await jobs.depth(runtime.engine)).items():
             metrics.OUTBOX_DEPTH.labels(state).set(count)
@@ -154,3 +159,18 @@ async def metrics_view(request: web.Request) -> web.Response:
         for name, count in waiting.items():
             metrics.NOTIFICATIONS_WAITING.labels(name).set(count)
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _refuse_without_token(request: web.Request, token_env: str) -> web.Response | None:
+    """With ``server.metrics_token_env`` set, /metrics answers only its bearer token; while the
+    variable it names is unset, nobody (closed, not open, by mistake)."""
+    if not token_env:
+        return None
+    expected = os.environ.get(token_env, "")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    # Compared as bytes: a header is any text, and compare_digest refuses non-ASCII str.
+    if expected and hmac.compare_digest(given.encode(), expected.encode()):
+        return None
+    refused = error_response(401, "unauthorized", "/metrics needs its bearer token")
+    refused.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return refused
