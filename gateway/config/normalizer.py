@@ -136,6 +136,7 @@ def load_normalizer(
     """Read the model, gazetteer and emergency phrases and build the pipeline's context."""
     model = read_model(base_dir / settings.classifier_model)
     gazetteer = read_gazetteer(base_dir / settings.gazetteer)
+    _say_what_is_missing(settings, model is None, gazetteer is None)
     geocoder: Geocoder | None = gazetteer
     if settings.geocoder.kind == "nominatim":
         g = settings.geocoder
@@ -168,6 +169,32 @@ def load_normalizer(
         duplicate_radius_m=settings.duplicate_radius_m,
         duplicate_window=timedelta(hours=settings.duplicate_window_hours),
     )
+
+
+def _say_what_is_missing(settings: NormalizerSettings, no_model: bool, no_gazetteer: bool) -> None:
+    # A first run files reports without places and classifies by keywords alone: say how to
+    # teach it the city, once, at start (README: "Teach it your city").
+    if no_gazetteer and settings.geocoder.kind == "gazetteer":
+        log.warning(
+            "normalizer.no_gazetteer",
+            extra={
+                "effect": "reports are filed without a place unless the resident gives one",
+                "build": (
+                    f"gateway build-gazetteer --history HISTORY.csv --out {settings.gazetteer}"
+                ),
+            },
+        )
+    if no_model:
+        log.info(
+            "normalizer.no_model",
+            extra={
+                "effect": "services are chosen by the catalog's keywords alone",
+                "train": (
+                    f"gateway train-classifier --history HISTORY.csv "
+                    f"--out {settings.classifier_model}"
+                ),
+            },
+        )
 
 
 def read_model(path: Path) -> TextModel | None:
