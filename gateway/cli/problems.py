@@ -18,6 +18,8 @@ from sqlalchemy.exc import DBAPIError
 from gateway.config.settings import Settings
 from gateway.store.database import make_engine
 from gateway.store.migrate import current_revision, head_revision
+from gateway.store.series import SeriesMismatch
+from gateway.store.worker_lock import WorkerAlreadyRunning
 
 MIGRATE = "run `gateway migrate` (or `make run`, which migrates first)"
 
@@ -58,6 +60,9 @@ def _missing_sqlite_file(url: str) -> str | None:
 def explain(exc: BaseException, settings: Settings) -> str | None:
     """The operator's sentence for ``exc``, or None when it is not an operator's mistake."""
     where = shown_url(settings.database_url)
+    if isinstance(exc, SeriesMismatch | WorkerAlreadyRunning):
+        # Their own message is the sentence: what is wrong and the fix.
+        return str(exc)
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
         return (
             f"the port is already in use ({exc.strerror}): stop the other process, "

@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway.cli.serve import with_runtime
 from gateway.config.settings import Settings
-from gateway.ingest.reprocess import dismiss, reprocess
+from gateway.ingest.reprocess import dismiss, reprocess_message
 from gateway.log import mask_address
 from gateway.outbox import jobs
 from gateway.runtime import Runtime
@@ -214,9 +214,9 @@ async def cmd_inbound_reprocess(args: argparse.Namespace, settings: Settings) ->
             ids = [args.id]
         failures = 0
         for inbound_id in ids:
-            outcome = await reprocess(runtime.engine, settings, inbound_id)
-            failures += not outcome.startswith("parsed")
-            print(f"{inbound_id}: {outcome}")
+            outcome = await reprocess_message(runtime.engine, settings, inbound_id)
+            failures += not outcome.ok
+            print(f"{inbound_id}: {outcome.text}")
         runtime.intake_wake.set()
         return 1 if failures else 0
 

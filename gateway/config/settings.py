@@ -28,6 +28,7 @@ from gateway.config.toml import (
     http_url,
     keys_of,
     read_toml,
+    time_zone,
 )
 from gateway.errors import ConfigError
 from gateway.records import Status
@@ -111,6 +112,8 @@ class Settings:
     notifiers: Mapping[str, PluginSettings] = field(default_factory=dict)
     fetchers: Mapping[str, PluginSettings] = field(default_factory=dict)
     media_folder: Path = Path("var/media")
+    # The IANA time zone residents read times in (pages, messages); stored times stay UTC.
+    time_zone: str = "UTC"
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     catalog_path: Path = Path("config/services.toml")
     conversation_expiry_hours: float = 24.0
@@ -163,6 +166,7 @@ SCHEMA = Table(
                 "city_name": Text("311"),
                 "catalog": Text("config/services.toml", nonempty=True),
                 "media_folder": Text("var/media", nonempty=True),
+                "time_zone": Text("UTC", nonempty=True, shape=time_zone),
             }
         ),
         "server": Table(
@@ -237,6 +241,7 @@ def _build(
         notifiers=_plugins(v["notifiers"]),
         fetchers=_plugins(v["fetchers"]),
         media_folder=base_dir / v["gateway"]["media_folder"],
+        time_zone=v["gateway"]["time_zone"],
         messages=v["messages"],
         catalog_path=base_dir / v["gateway"]["catalog"],
         conversation_expiry_hours=v["conversation"]["expiry_hours"],

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.errors import ConfigError
 
@@ -286,6 +287,15 @@ def _is_number(value: Any) -> bool:
 
 
 # A shape several tables share.
+
+
+def time_zone(value: str) -> str | None:
+    """An IANA time zone name the system's tz database knows ("America/New_York")."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"must be an IANA time zone like 'America/New_York', not {show(value)}"
+    return None
 
 
 def http_url(value: str) -> str | None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 FOLDER = Path(__file__).resolve().parent / "i18n"
 
@@ -41,3 +43,9 @@ class Labels:
     def __call__(self, key: str, **values: object) -> str:
         text = self.own.get(key) or self.english.get(key) or key
         return text.format(**values) if values else text
+
+
+def local_time(value: datetime, fmt: str, zone: ZoneInfo) -> str:
+    """``value`` (stored in UTC) as the city reads it, in ``zone``."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(zone).strftime(fmt)

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+from zoneinfo import ZoneInfo
+
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
@@ -10,6 +13,7 @@ from aiohttp import web
 from gateway.config.web import FormSettings, web_settings
 from gateway.runtime import Runtime
 from gateway.web.history import History
+from gateway.web.i18n import local_time
 from gateway.web.open311.api import BASE, Open311Api, spec_errors
 from gateway.web.open311.post import Open311Post
 from gateway.web.openapi import openapi_view
@@ -42,7 +46,10 @@ def _open311_routes(app: web.Application, api: Open311Api) -> None:
 
 def setup_pages(app: web.Application, runtime: Runtime, form: FormSettings) -> None:
     """Templates, static files and the resident routes."""
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+    env = aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
+    )
+    env.filters["local_time"] = partial(local_time, zone=ZoneInfo(runtime.settings.time_zone))
     pages = Pages(runtime, form)
     app.router.add_static("/static/", HERE / "static")
     app.on_response_prepare.append(_static_cache)

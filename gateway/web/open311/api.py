@@ -18,7 +18,6 @@ from gateway.config.web import Open311Settings
 from gateway.media import media_link
 from gateway.runtime import Runtime
 from gateway.store.request_views import RequestFilter, inbound_id_for
-from gateway.tracking import tracking_number_for
 from gateway.web.open311.format import Open311Error, error_response, respond, w3c
 from gateway.web.open311.services import definition, read_extras, service_entry
 from gateway.web.views import RequestView, by_tracking_number, matching
@@ -93,7 +92,7 @@ class Open311Api:
         if inbound_id is None:
             raise Open311Error(404, (404, f"token {token} was not found"))
         # The tracking number is fixed when the report is stored: it is the id already.
-        body = [{"service_request_id": tracking_number_for(inbound_id), "token": token}]
+        body = [{"service_request_id": self.runtime.tracking_number(inbound_id), "token": token}]
         return respond(request.match_info["format"], "service_requests", body)
 
     async def one_request(self, request: web.Request) -> web.Response:
