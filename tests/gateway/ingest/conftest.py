@@ -1,3 +1,2 @@
-"""Ingest tests: the one ingest core's promises to every way in, and what staff do with stored
-messages flagged for them (reprocess, dismiss), on every test database through ``database_url``
-from the parent conftest."""
+"""Ingest tests: the one core every way in goes through, and what staff do with the messages it
+flagged (reprocess, dismiss), on the parent conftest's databases."""
