@@ -91,7 +91,13 @@ async def warnings_at_start(root: Path, database_url: str, role: str) -> list[di
     finally:
         if process.returncode is None:
             process.terminate()
-        await asyncio.wait_for(process.wait(), 20)
+        try:
+            await asyncio.wait_for(process.wait(), 20)
+        except TimeoutError:
+            # A SIGTERM during start-up can hang on aiosqlite's close (a known shutdown bug, left
+            # for the durability issue); how the role stops is not what this test is about.
+            process.kill()
+            await process.wait()
     return [line for line in lines if line.get("event") == WARNING]
 
 
