@@ -50,7 +50,8 @@ def find_problems(settings: Settings) -> list[ConfigError]:
         return [*problems, ConfigError("gateway.catalog", f"cannot read {exc.filename}")]
     try:
         # Loading proves the model, gazetteer and emergency phrases can be read.
-        load_normalizer(parse_normalizer_settings(settings.normalizer), catalog, settings.base_dir)
+        normalizer = parse_normalizer_settings(settings.normalizer)
+        load_normalizer(normalizer, catalog, settings.base_dir, announce=False)
     except ConfigError as exc:
         problems.append(exc)
     return problems

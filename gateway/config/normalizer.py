@@ -131,12 +131,18 @@ def parse_normalizer_settings(
 
 
 def load_normalizer(
-    settings: NormalizerSettings, catalog: Sequence[Service], base_dir: Path
+    settings: NormalizerSettings,
+    catalog: Sequence[Service],
+    base_dir: Path,
+    *,
+    announce: bool = True,
 ) -> NormalizerContext:
-    """Read the model, gazetteer and emergency phrases and build the pipeline's context."""
+    """Read the model, gazetteer and emergency phrases and build the pipeline's context; with
+    ``announce``, say at start what is missing (a config check loads it only to try it)."""
     model = read_model(base_dir / settings.classifier_model)
     gazetteer = read_gazetteer(base_dir / settings.gazetteer)
-    _say_what_is_missing(settings, model is None, gazetteer is None)
+    if announce:
+        _say_what_is_missing(settings, model is None, gazetteer is None)
     geocoder: Geocoder | None = gazetteer
     if settings.geocoder.kind == "nominatim":
         g = settings.geocoder
@@ -200,7 +206,6 @@ def _say_what_is_missing(settings: NormalizerSettings, no_model: bool, no_gazett
 def read_model(path: Path) -> TextModel | None:
     """The trained model file, or None when there is none yet (keywords only)."""
     if not path.exists():
-        log.info("normalizer.no_model", extra={"path": str(path)})
         return None
     # joblib takes a while to import (its process pools) and only a model file needs it.
     import joblib
@@ -228,7 +233,6 @@ def save_model(model: TextModel, path: Path) -> None:
 def read_gazetteer(path: Path) -> Gazetteer | None:
     """The gazetteer file, or None when there is none yet."""
     if not path.exists():
-        log.info("normalizer.no_gazetteer", extra={"path": str(path)})
         return None
     try:
         return gazetteer_from_json(json.loads(path.read_text(encoding="utf-8")))

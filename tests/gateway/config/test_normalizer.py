@@ -74,3 +74,19 @@ def test_an_emergency_lexicon_that_cannot_compile_is_a_config_error(tmp_path: Pa
         read_emergency(path)
     assert "normalizer.emergency_phrases" in str(caught.value)
     assert "concepts" in str(caught.value)
+
+
+def test_a_start_says_how_to_build_what_is_missing_and_a_check_does_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    catalog = load_catalog(REPO_ROOT / "config" / "services.toml")
+    settings = NormalizerSettings(
+        classifier_model=str(tmp_path / "none.joblib"), gazetteer=str(tmp_path / "none.json")
+    )
+    with caplog.at_level("INFO", logger="gateway.config.normalizer"):
+        load_normalizer(settings, catalog, REPO_ROOT, announce=False)
+        assert caplog.records == []
+        load_normalizer(settings, catalog, REPO_ROOT)
+    events = [r.getMessage() for r in caplog.records]
+    assert events == ["normalizer.no_gazetteer", "normalizer.no_model"]
+    assert "build-gazetteer" in caplog.records[0].__dict__["build"]
