@@ -197,8 +197,7 @@ async def test_cdn_5xx_is_transient(
     [
         401,
         403,
-        # errors.py and STYLE.md: 400 and 422 are permanent, but ``_read`` retries every 4xx
-        # except 401, 403 and 404.
+        # errors.py and STYLE.md: 400 and 422 are permanent too (they were retried once).
         400,
         422,
     ],

@@ -181,9 +181,9 @@ async def test_the_same_call_repeated_changes_nothing_and_notifies_no_one_twice(
 async def test_a_late_retry_of_an_older_change_tells_the_resident_nothing_new(
     filed: Filed,
 ) -> None:
-    # The CRM retries its first call after the second one landed. Today the stale retry sets
-    # the status back to open (status_changed events have no ordering by updated_at), but the
-    # resident's message for it has the first call's once-only key and is not sent again.
+    # The CRM retries its first call after the second one landed: the stale retry changes
+    # nothing (test_case_status_order.py checks the request stays closed), and the resident's
+    # message for it has the first call's once-only key, so it is not sent again.
     request = filed.request
     opened = change(request, "in_progress", "Crew 7 assigned", "2025-10-14T15:00:00Z")
     closed = change(request, "closed", "Pothole filled", "2025-10-14T16:00:00Z")
