@@ -198,13 +198,17 @@ class Runtime:
         (``WorkerAlreadyRunning``) or the database was made for another tracking series
         (``SeriesMismatch``).
         """
-        with worker_lock(self.settings.database_url):
+        with worker_lock(self.settings.database_url) as sole_worker:
             await ensure_series(self.engine, self.tracking_series)
             await self.warn_waiting_notifiers()
             outbox = self.settings.outbox
+            outbox_worker = self.outbox_worker()
+            if sole_worker:
+                # Whatever is in flight was claimed by this worker's earlier, crashed life.
+                await outbox_worker.take_back_abandoned()
             tasks = [
                 self.intake_worker().run_forever(self.intake_wake, outbox.poll_interval_seconds),
-                self.outbox_worker().run_forever(),
+                outbox_worker.run_forever(),
                 StatusSync(self.engine, self.connectors(), self.settings).run_forever(
                     outbox.status_sync_seconds
                 ),

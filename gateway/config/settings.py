@@ -73,7 +73,7 @@ class BreakerSettings:
 @dataclass(frozen=True, slots=True)
 class OutboxSettings:
     poll_interval_seconds: float = 0.5
-    lease_seconds: float = 120.0
+    lease_seconds: float = 15.0
     batch_size: int = 20
     delivery_timeout_seconds: float = 30.0
     status_sync_seconds: float = 300.0

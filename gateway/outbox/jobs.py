@@ -143,6 +143,35 @@ async def settle(
     return bool(result.rowcount)
 
 
+async def renew(engine: AsyncEngine, token: str, *, now: datetime, lease_seconds: float) -> int:
+    """Extend the lease of the jobs one claim still holds (the worker's heartbeat); returns how
+    many it still holds. Settled jobs and jobs another worker took over are left alone."""
+    c = outbox.c
+    statement = (
+        update(outbox)
+        .where(c.claim_token == token, c.state == IN_FLIGHT)
+        .values(lease_until=now + timedelta(seconds=lease_seconds))
+    )
+    async with engine.begin() as conn:
+        return int((await conn.execute(statement)).rowcount)
+
+
+async def take_back_in_flight(engine: AsyncEngine, *, now: datetime) -> int:
+    """Make every in-flight job due now; only for the sole worker of a database (SQLite), whose
+    in-flight jobs can only be its own earlier life's, left by a crash. The attempt stays
+    counted: it may have reached the target, whose idempotency key makes the retry safe."""
+    c = outbox.c
+    statement = (
+        update(outbox)
+        .where(c.state == IN_FLIGHT)
+        .values(
+            state=PENDING, next_attempt_at=now, lease_until=None, claim_token=None, updated_at=now
+        )
+    )
+    async with engine.begin() as conn:
+        return int((await conn.execute(statement)).rowcount)
+
+
 async def release(engine: AsyncEngine, job: Job, *, now: datetime) -> None:
     """Give a claimed job back untried (its target's breaker opened meanwhile)."""
     async with engine.begin() as conn:

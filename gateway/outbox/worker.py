@@ -103,8 +103,36 @@ class OutboxWorker:
             limit=capacity,
             lease_seconds=self.settings.lease_seconds,
         )
-        await asyncio.gather(*(self._attempt(job) for job in claimed))
+        if not claimed:
+            return 0
+        heartbeat = asyncio.create_task(self._keep_leased(claimed[0].claim_token))
+        try:
+            await asyncio.gather(*(self._attempt(job) for job in claimed))
+        finally:
+            heartbeat.cancel()
         return len(claimed)
+
+    async def _keep_leased(self, token: str | None) -> None:
+        """Renew a claim's leases while its jobs run, so a lease can be short (a dead worker's
+        jobs are taken again within seconds) without a slow delivery being taken twice."""
+        if token is None:
+            return
+        lease = self.settings.lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                await jobs.renew(self.engine, token, now=self.clock(), lease_seconds=lease)
+            except Exception:
+                # A missed beat costs at most a duplicate attempt, which idempotency keys absorb.
+                log.warning("outbox.lease_renewal_failed", exc_info=True)
+
+    async def take_back_abandoned(self) -> int:
+        """At start, for the sole worker of a database: its earlier life's in-flight jobs are due
+        again now rather than when their leases run out."""
+        count = await jobs.take_back_in_flight(self.engine, now=self.clock())
+        if count:
+            log.info("outbox.taken_back", extra={"jobs": count})
+        return count
 
     async def _attempt(self, job: jobs.Job) -> None:
         breaker = self.breakers[(job.kind, job.target)]

@@ -37,11 +37,12 @@ def lock_path(database_url: str) -> Path | None:
 
 
 @contextlib.contextmanager
-def worker_lock(database_url: str) -> Iterator[None]:
-    """Hold the worker lock of ``database_url`` (SQLite only) while the block runs."""
+def worker_lock(database_url: str) -> Iterator[bool]:
+    """Hold the worker lock of ``database_url`` (SQLite only) while the block runs; yields True
+    when this process is thereby the database's sole worker."""
     path = lock_path(database_url)
     if path is None:
-        yield
+        yield False
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
@@ -53,7 +54,7 @@ def worker_lock(database_url: str) -> Iterator[None]:
         # The holder's pid, for the next one's message; the lock itself is the flock.
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        yield True
     finally:
         # Closing the only descriptor releases the lock; the file stays (unlinking it would
         # let a newcomer lock a fresh file while the old holder still runs).

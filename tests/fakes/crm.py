@@ -65,6 +65,8 @@ class FakeCrm:
         self._serial = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
+        # Set (and replaced) by abandon_held: the POSTs held until then end without a case.
+        self._abandon = asyncio.Event()
         self.base_url = ""
 
     @property
@@ -113,6 +115,14 @@ class FakeCrm:
         """The next ``n`` POSTs wait ``seconds`` before being handled (the case is still made)."""
         self._hangs += [seconds] * n
 
+    def abandon_held(self) -> None:
+        """End every POST now held by ``hang_next`` with a 503 and no case, as a case system
+        rolls back the transaction of a client that went away; later POSTs are served at once
+        (hangs still queued are dropped)."""
+        self._hangs.clear()
+        self._abandon.set()
+        self._abandon = asyncio.Event()
+
     def serve_next(
         self, body: bytes, status: int = 200, *, method: str = "POST", content_type: str = ""
     ) -> None:
@@ -137,8 +147,10 @@ class FakeCrm:
         self._dump()
         if self._hangs:
             seconds = self._hangs.pop(0)
+            abandon = self._abandon
+            ended = asyncio.ensure_future(_first_of(self._closing, abandon))
             try:
-                await asyncio.wait_for(self._closing.wait(), seconds)
+                await asyncio.wait_for(ended, seconds)
                 return 503, b"[]", {}
             except TimeoutError:
                 pass
@@ -301,3 +313,13 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    """Return when any of ``events`` is set."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

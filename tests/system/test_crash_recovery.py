@@ -33,6 +33,8 @@ pytestmark = pytest.mark.timeout(180)
 WEBHOOK_SECRET = "crash-test-secret-not-real"
 TOTAL = 300
 KILL_AFTER_ACKS = 120
+RECOVERY_SECONDS = 15
+BATCH = 20  # the outbox's default batch_size: one round's claim
 
 
 def free_port() -> int:
@@ -139,6 +141,9 @@ async def test_sigkill_mid_stream_loses_nothing_acked_and_files_nothing_twice(
         {
             "outbox": {
                 "poll_interval_seconds": 0.05,
+                # Longer than the recovery target: only taking the dead life's jobs back at
+                # start, not their leases running out, can meet it.
+                "lease_seconds": 60,
                 "delivery_timeout_seconds": 5,
                 "retry": {"base_seconds": 0.05, "max_backoff_seconds": 0.5},
             },
@@ -150,8 +155,9 @@ async def test_sigkill_mid_stream_loses_nothing_acked_and_files_nothing_twice(
         },
     )
     crm.webhook_secret = WEBHOOK_SECRET
-    # A slow CRM, so that deliveries are in flight when the process dies.
-    crm.hang_next(TOTAL, 0.01)
+    # The CRM holds the first batch of deliveries, so that they are in flight (claimed, leased,
+    # not filed) when the process dies; after the kill it drops them without making cases.
+    crm.hang_next(BATCH, 60)
     port, database = free_port(), tmp_path / "gateway.db"
     gateway = Gateway(tmp_path, port, database)
     url = f"http://127.0.0.1:{port}/webhooks/twilio/sms"
@@ -162,12 +168,21 @@ async def test_sigkill_mid_stream_loses_nothing_acked_and_files_nothing_twice(
         enough = asyncio.Event()
         stream = asyncio.create_task(send_all(url, messages, acked, enough))
         await asyncio.wait_for(enough.wait(), 60)
+        # Killed while the CRM holds a delivery: its job is claimed and leased, not done.
+        await asyncio.wait_for(delivery_in_flight(crm), 60)
         await gateway.kill()
+        crm.abandon_held()
         await stream
-        acked_before_kill = len(acked)
-        assert KILL_AFTER_ACKS <= acked_before_kill < TOTAL
+        acked_before_kill = set(acked)
+        assert KILL_AFTER_ACKS <= len(acked_before_kill) < TOTAL
 
         await gateway.start()
+        restarted = asyncio.get_running_loop().time()
+        # Recovery in seconds: the jobs the dead process held are taken back at start, not
+        # after their lease, so everything acknowledged before the kill is filed within 15 s.
+        await wait_for_markers(crm, {marker(messages[sid].decode()) for sid in acked_before_kill})
+        recovery = asyncio.get_running_loop().time() - restarted
+        assert recovery <= RECOVERY_SECONDS, f"recovered in {recovery:.1f} s"
         unacked = {sid: body for sid, body in messages.items() if sid not in acked}
         await send_all(url, unacked, acked)
         assert acked == set(messages)
@@ -189,6 +204,23 @@ def marker(text: str) -> str:
     found = re.search(r"marker-\d{4}", text)
     assert found is not None, text
     return found.group(0)
+
+
+async def delivery_in_flight(crm: FakeCrm) -> None:
+    """Return once the CRM has a POST it has not answered yet."""
+    while crm.posts <= len(crm.cases):
+        await asyncio.sleep(0.005)
+
+
+async def wait_for_markers(crm: FakeCrm, wanted: set[str]) -> None:
+    """Wait (at most twice the recovery target) until a case carries each of ``wanted``."""
+    for _ in range(int(RECOVERY_SECONDS * 2 / 0.05)):
+        filed = {marker(c["original_text"]) for c in crm.cases.values()}
+        if wanted <= filed:
+            return
+        await asyncio.sleep(0.05)
+    missing = len(wanted - filed)
+    raise AssertionError(f"{missing} messages acknowledged before the kill were not filed")
 
 
 async def wait_for_cases(crm: FakeCrm, count: int) -> None:
