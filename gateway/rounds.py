@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -11,10 +10,18 @@ log = logging.getLogger(__name__)
 
 
 async def repeat_rounds(
-    round_: Callable[[], Awaitable[int]], wake: asyncio.Event, poll_seconds: float, name: str
+    round_: Callable[[], Awaitable[int]],
+    wake: asyncio.Event,
+    poll_seconds: float,
+    name: str,
+    stopping: asyncio.Event | None = None,
 ) -> None:
-    """Run ``round_`` again at once while it finds work; else wait to be woken or to poll."""
-    while True:
+    """Run ``round_`` again at once while it finds work; else wait to be woken or to poll.
+
+    Returns once ``stopping`` is set, after the round in progress (never in the middle of one).
+    """
+    stopping = stopping or asyncio.Event()
+    while not stopping.is_set():
         try:
             busy = await round_()
         except Exception:
@@ -23,6 +30,15 @@ async def repeat_rounds(
             busy = 0
         if busy:
             continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), poll_seconds)
+        await _first_of(wake, stopping, within=poll_seconds)
         wake.clear()
+
+
+async def _first_of(*events: asyncio.Event, within: float) -> None:
+    """Wait until one of ``events`` is set, or ``within`` seconds have passed."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

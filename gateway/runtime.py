@@ -191,8 +191,9 @@ class Runtime:
         """The web form's rate-limit window, which housekeeping must outwait."""
         return web_settings(self.settings).form.rate_window_seconds
 
-    async def work(self) -> None:
-        """The worker role: intake, deliveries and status sync, until cancelled.
+    async def work(self, stopping: asyncio.Event | None = None) -> None:
+        """The worker role: intake, deliveries and status sync, until cancelled or, once
+        ``stopping`` is set, until the intake batch and delivery round in progress are done.
 
         Refused at once with the reason when another worker runs on the same SQLite database
         (``WorkerAlreadyRunning``) or the database was made for another tracking series
@@ -206,15 +207,27 @@ class Runtime:
             if sole_worker:
                 # Whatever is in flight was claimed by this worker's earlier, crashed life.
                 await outbox_worker.take_back_abandoned()
-            tasks = [
-                self.intake_worker().run_forever(self.intake_wake, outbox.poll_interval_seconds),
-                outbox_worker.run_forever(),
-                StatusSync(self.engine, self.connectors(), self.settings).run_forever(
-                    outbox.status_sync_seconds
+            # Status sync and sweeps are redone from scratch each time: stopping just ends them.
+            background = [
+                asyncio.ensure_future(
+                    StatusSync(self.engine, self.connectors(), self.settings).run_forever(
+                        outbox.status_sync_seconds
+                    )
                 ),
-                sweep_forever(self.engine, timedelta(seconds=self.rate_window_seconds)),
+                asyncio.ensure_future(
+                    sweep_forever(self.engine, timedelta(seconds=self.rate_window_seconds))
+                ),
             ]
-            await asyncio.gather(*tasks)
+            poll = outbox.poll_interval_seconds
+            try:
+                await asyncio.gather(
+                    self.intake_worker().run_forever(self.intake_wake, poll, stopping),
+                    outbox_worker.run_forever(stopping),
+                )
+            finally:
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
 
     async def warn_waiting_notifiers(self) -> None:
         """At start (web or worker, once per process): a warning per notifier that is off while

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -42,33 +43,55 @@ async def with_runtime(settings: Settings, body: Callable[[Runtime], Awaitable[i
         await runtime.close()
 
 
-async def _until_stopped(*tasks: Coroutine[Any, Any, Any]) -> None:
-    """Run ``tasks`` until SIGTERM or SIGINT, then cancel them."""
-    stop = asyncio.Event()
+Role = Callable[[asyncio.Event], Coroutine[Any, Any, Any]]
+
+
+async def _until_stopped(settings: Settings, *roles: Role) -> None:
+    """Run ``roles`` until SIGTERM or SIGINT (or one of them ends), then stop them gracefully.
+
+    Each role is told through the ``stopping`` event and finishes what it has in progress:
+    the web server stops listening and answers the requests it has, the SMTP listener greets new
+    sessions with 421 and lets those in a transaction end, the worker ends its intake batch and
+    delivery round. After ``[server] shutdown_seconds`` what is left is cancelled (a delivery
+    round gives its jobs back), so the process always exits in bounded time.
+    """
+    stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    running = [asyncio.ensure_future(t) for t in tasks]
-    stopper = asyncio.ensure_future(stop.wait())
-    done, _ = await asyncio.wait([*running, stopper], return_when=asyncio.FIRST_COMPLETED)
-    for task in [*running, stopper]:
+        loop.add_signal_handler(sig, stopping.set)
+    running = [asyncio.ensure_future(role(stopping)) for role in roles]
+    signalled = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait([*running, signalled], return_when=asyncio.FIRST_COMPLETED)
+    # A role that ended by itself (a failure) stops the others too.
+    stopping.set()
+    grace = settings.server.shutdown_seconds
+    log.info("gateway.stopping", extra={"within_seconds": grace})
+    _, late = await asyncio.wait(running, timeout=grace)
+    for task in late:
         task.cancel()
-    # Let the cancelled tasks finish their clean-up (closing servers, releasing connections).
-    await asyncio.wait(running, timeout=10)
-    for task in done:
-        if task is not stopper and not task.cancelled() and task.exception():
+    if late:
+        log.warning("gateway.stop_cut_off", extra={"roles": len(late)})
+        # Their clean-up: a delivery round giving its jobs back, servers closing.
+        await asyncio.wait(late, timeout=5)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.remove_signal_handler(sig)
+    for task in running:
+        if task.done() and not task.cancelled() and task.exception():
             raise task.exception()  # type: ignore[misc]
     log.info("gateway.stopped")
 
 
-async def _serve_web(runtime: Runtime) -> None:
-    runner = web.AppRunner(create_app(runtime), access_log=None)
-    await runner.setup()
+async def _serve_web(runtime: Runtime, stopping: asyncio.Event) -> None:
     server = runtime.settings.server
+    # aiohttp's graceful shutdown: stop listening, let handlers finish, then cancel them.
+    runner = web.AppRunner(
+        create_app(runtime), access_log=None, shutdown_timeout=server.shutdown_seconds
+    )
+    await runner.setup()
     try:
         await web.TCPSite(runner, server.host, server.port).start()
         log.info("web.listening", extra={"host": server.host, "port": server.port})
-        await asyncio.Event().wait()
+        await stopping.wait()
     finally:
         await runner.cleanup()
 
@@ -77,10 +100,10 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     await upgrade(settings.database_url)
 
     async def body(runtime: Runtime) -> int:
-        tasks = [_serve_web(runtime), runtime.work()]
+        roles: list[Role] = [partial(_serve_web, runtime), runtime.work]
         if settings.smtp.enabled:
-            tasks.append(serve_smtp(runtime))
-        await _until_stopped(*tasks)
+            roles.append(partial(serve_smtp, runtime))
+        await _until_stopped(settings, *roles)
         return 0
 
     return await with_runtime(settings, body)
@@ -88,7 +111,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     async def body(runtime: Runtime) -> int:
-        await _until_stopped(_serve_web(runtime))
+        await _until_stopped(settings, partial(_serve_web, runtime))
         return 0
 
     return await with_runtime(settings, body)
@@ -96,7 +119,7 @@ async def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     async def body(runtime: Runtime) -> int:
-        await _until_stopped(runtime.work())
+        await _until_stopped(settings, runtime.work)
         return 0
 
     return await with_runtime(settings, body)
@@ -104,7 +127,7 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_smtp(args: argparse.Namespace, settings: Settings) -> int:
     async def body(runtime: Runtime) -> int:
-        await _until_stopped(serve_smtp(runtime))
+        await _until_stopped(settings, partial(serve_smtp, runtime))
         return 0
 
     return await with_runtime(settings, body)

@@ -46,6 +46,9 @@ class ServerSettings:
     max_body_bytes: int = 1_048_576
     # The variable holding the bearer token /metrics asks for; empty: /metrics is open.
     metrics_token_env: str = ""
+    # On SIGTERM: how long requests, SMTP sessions and deliveries in progress may take to finish
+    # before what is left is cut off (claimed jobs are given back, never lost).
+    shutdown_seconds: float = 20.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,13 +41,37 @@ class Process(Protocol):
     def ingest(self) -> IngestCore: ...
 
 
+SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
+
+
 class ListenerSmtp(SMTP):
     """aiosmtpd's server, tolerant of the over-long lines (past RFC 5321's 1000) some clients send.
 
     Mail is still read line by line with CRLF ends only (aiosmtpd >= 1.4.6: no SMTP smuggling).
+    Each session is counted in its handler's ``sessions`` so that a stopping listener can wait
+    for them; a session opened while it drains is greeted with 421 (RFC 5321 4.2.3), which makes
+    the sending server keep the mail and try again.
     """
 
     line_length_limit = 16384
+    event_handler: SmtpIngest
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.event_handler.sessions.add(self)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self.event_handler.sessions.discard(self)
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        # aiosmtpd has no hook before its 220 greeting: this is where a session begins.
+        if self.event_handler.draining:
+            await self.push(SHUTTING_DOWN)
+            if self.transport is not None:
+                self.transport.close()
+            return
+        await super()._handle_client()
 
 
 class SmtpIngest:
@@ -59,6 +83,8 @@ class SmtpIngest:
         self.public_url = public_url
         domains = channel.options.get("domains") or ["localhost"]
         self.domains = frozenset(str(d).lower() for d in domains)
+        self.sessions: set[SMTP] = set()
+        self.draining = False
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -99,10 +125,56 @@ def tls_context(options: Mapping[str, Any], base_dir: Path) -> ssl.SSLContext | 
     return context
 
 
+class SmtpListener:
+    """A listening SMTP server and its sessions, which it can drain before closing."""
+
+    def __init__(self, server: asyncio.Server, ingest: SmtpIngest) -> None:
+        self.server = server
+        self.ingest = ingest
+
+    @property
+    def port(self) -> int:
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def drain(self, seconds: float) -> None:
+        """Greet new sessions with 421, give those in progress up to ``seconds`` to end, then
+        close the listener and whatever sessions are left (their mail was not yet answered 250,
+        so the sending servers keep it and retry)."""
+        self.ingest.draining = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while self.ingest.sessions and loop.time() < deadline:
+            for session in list(self.ingest.sessions):
+                if not _in_transaction(session):
+                    _say_goodbye(session)  # idle: nothing of its is lost by closing it now
+            await asyncio.sleep(0.05)
+        self.close()
+        for session in list(self.ingest.sessions):
+            if session.transport is not None:
+                session.transport.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.server.wait_closed(), 5)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def _in_transaction(session: SMTP) -> bool:
+    """Whether a session has begun a mail transaction (MAIL FROM) that is not yet answered."""
+    return session.envelope is not None and session.envelope.mail_from is not None
+
+
+def _say_goodbye(session: SMTP) -> None:
+    transport = session.transport
+    if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+        transport.write(f"{SHUTTING_DOWN}\r\n".encode())
+        transport.close()
+
+
 async def start_smtp(
     runtime: Process, host: str | None = None, port: int | None = None
-) -> asyncio.Server:
-    """Listen for mail on ``host:port`` (default: ``[smtp]``); returns the listening server."""
+) -> SmtpListener:
+    """Listen for mail on ``host:port`` (default: ``[smtp]``); returns the listener."""
     settings = runtime.settings
     plugin = settings.channels.get("smtp")
     options: Mapping[str, Any] = plugin.options if plugin else {}
@@ -130,19 +202,22 @@ async def start_smtp(
     server = await asyncio.get_running_loop().create_server(protocol, host, port)
     bound = server.sockets[0].getsockname()
     log.info("smtp.listening", extra={"host": bound[0], "port": bound[1], "tls": bool(context)})
-    return server
+    return SmtpListener(server, handler)
 
 
-async def serve_smtp(runtime: Process) -> None:
-    """The SMTP role: listen until cancelled (idle when ``[channels.smtp]`` is disabled)."""
+async def serve_smtp(runtime: Process, stopping: asyncio.Event | None = None) -> None:
+    """The SMTP role: listen until ``stopping`` is set, then drain (idle when
+    ``[channels.smtp]`` is disabled)."""
+    stopping = stopping or asyncio.Event()
     plugin = runtime.settings.channels.get("smtp")
     if plugin is None or not plugin.enabled:
         log.info("smtp.disabled", extra={"key": "channels.smtp.enabled"})
-        await asyncio.Event().wait()
-    server = await start_smtp(runtime)
+        await stopping.wait()
+        return
+    listener = await start_smtp(runtime)
     try:
-        await asyncio.Event().wait()
+        await stopping.wait()
+        log.info("smtp.draining", extra={"sessions": len(listener.ingest.sessions)})
+        await listener.drain(runtime.settings.server.shutdown_seconds)
     finally:
-        server.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(server.wait_closed(), 5)
+        listener.close()

@@ -42,9 +42,12 @@ class IntakeWorker:
         self.batch_size = batch_size
         self.outbox_wake = outbox_wake
 
-    async def run_forever(self, wake: asyncio.Event, poll_seconds: float) -> None:
-        """Process, then sleep until woken by an ingest or the poll interval passes."""
-        await repeat_rounds(self.run_once, wake, poll_seconds, "intake")
+    async def run_forever(
+        self, wake: asyncio.Event, poll_seconds: float, stopping: asyncio.Event | None = None
+    ) -> None:
+        """Process, then sleep until woken by an ingest or the poll interval passes; return
+        after the batch in progress once ``stopping`` is set."""
+        await repeat_rounds(self.run_once, wake, poll_seconds, "intake", stopping)
 
     async def run_once(self) -> int:
         """Process one batch and expire old questions; returns how many things it settled."""

@@ -156,14 +156,18 @@ async def renew(engine: AsyncEngine, token: str, *, now: datetime, lease_seconds
         return int((await conn.execute(statement)).rowcount)
 
 
-async def take_back_in_flight(engine: AsyncEngine, *, now: datetime) -> int:
-    """Make every in-flight job due now; only for the sole worker of a database (SQLite), whose
-    in-flight jobs can only be its own earlier life's, left by a crash. The attempt stays
-    counted: it may have reached the target, whose idempotency key makes the retry safe."""
+async def take_back_in_flight(
+    engine: AsyncEngine, *, now: datetime, token: str | None = None
+) -> int:
+    """Make in-flight jobs due now: one claim's (``token``: a worker cut off while stopping), or
+    every one, only for the sole worker of a database (SQLite), whose in-flight jobs can only be
+    its own earlier life's, left by a crash. The attempt stays counted: it may have reached the
+    target, whose idempotency key makes the retry safe."""
     c = outbox.c
+    held = c.state == IN_FLIGHT
     statement = (
         update(outbox)
-        .where(c.state == IN_FLIGHT)
+        .where(held if token is None else and_(held, c.claim_token == token))
         .values(
             state=PENDING, next_attempt_at=now, lease_until=None, claim_token=None, updated_at=now
         )

@@ -85,10 +85,11 @@ class OutboxWorker:
             lane: CircuitBreaker(settings.breaker) for lane in lanes
         }
 
-    async def run_forever(self) -> None:
-        """Work, then sleep until woken or the poll interval passes."""
+    async def run_forever(self, stopping: asyncio.Event | None = None) -> None:
+        """Work, then sleep until woken or the poll interval passes; return after the round in
+        progress once ``stopping`` is set (cancelled sooner, a round gives its jobs back)."""
         poll = self.settings.poll_interval_seconds
-        await repeat_rounds(self.run_once, self.wake, poll, "outbox")
+        await repeat_rounds(self.run_once, self.wake, poll, "outbox", stopping)
 
     async def run_once(self) -> int:
         """One round over every lane; returns how many jobs were attempted."""
@@ -105,12 +106,30 @@ class OutboxWorker:
         )
         if not claimed:
             return 0
-        heartbeat = asyncio.create_task(self._keep_leased(claimed[0].claim_token))
+        token = claimed[0].claim_token
+        heartbeat = asyncio.create_task(self._keep_leased(token))
         try:
             await asyncio.gather(*(self._attempt(job) for job in claimed))
+        except asyncio.CancelledError:
+            # Shutting down mid-round: what is not settled is due again at once, for the next
+            # worker or this one's next life, rather than when its lease runs out.
+            await self._give_back(token)
+            raise
         finally:
             heartbeat.cancel()
         return len(claimed)
+
+    async def _give_back(self, token: str | None) -> None:
+        if token is None:
+            return
+        try:
+            count = await jobs.take_back_in_flight(self.engine, now=self.clock(), token=token)
+        except Exception:
+            # Not given back, the jobs still come back when their leases run out.
+            log.warning("outbox.give_back_failed", exc_info=True)
+            return
+        if count:
+            log.info("outbox.given_back", extra={"jobs": count})
 
     async def _keep_leased(self, token: str | None) -> None:
         """Renew a claim's leases while its jobs run, so a lease can be short (a dead worker's

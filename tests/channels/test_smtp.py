@@ -37,11 +37,11 @@ def channel_config() -> dict[str, Any]:
 
 @asynccontextmanager
 async def listening(runtime: Runtime) -> AsyncIterator[int]:
-    server = await start_smtp(runtime, "127.0.0.1", 0)
+    listener = await start_smtp(runtime, "127.0.0.1", 0)
     try:
-        yield server.sockets[0].getsockname()[1]
+        yield listener.port
     finally:
-        server.close()
+        listener.close()
         await runtime.writer.stop()
         await runtime.close()
 
@@ -223,3 +223,54 @@ async def test_every_sample_mail_is_stored_and_parsed_or_flagged(
         assert stored[0].message["sender"]
     else:
         assert stored[0].error
+
+
+async def test_a_draining_listener_turns_new_and_idle_sessions_away_and_lets_mail_finish(
+    runtime: Runtime,
+) -> None:
+    listener = await start_smtp(runtime, "127.0.0.1", 0)
+    port = listener.port
+
+    def in_transaction() -> smtplib.SMTP:
+        client = smtplib.SMTP("127.0.0.1", port, timeout=10)
+        client.ehlo("mx.example.org")
+        client.mail(RESIDENT)
+        client.rcpt("311@city.example")
+        return client
+
+    def idle() -> smtplib.SMTP:
+        client = smtplib.SMTP("127.0.0.1", port, timeout=10)
+        client.ehlo("mx.example.org")
+        return client
+
+    def greeting() -> int:
+        try:
+            smtplib.SMTP("127.0.0.1", port, timeout=10).quit()
+        except smtplib.SMTPConnectError as exc:
+            return exc.smtp_code
+        return 220
+
+    def noop(client: smtplib.SMTP) -> int:
+        try:
+            return client.noop()[0]
+        except smtplib.SMTPServerDisconnected:
+            return 0
+
+    try:
+        sending = await asyncio.to_thread(in_transaction)
+        waiting = await asyncio.to_thread(idle)
+        draining = asyncio.create_task(listener.drain(30))
+        await asyncio.sleep(0.2)
+        # A new session is told to come back later; so is one that had nothing under way.
+        assert await asyncio.to_thread(greeting) == 421
+        assert await asyncio.to_thread(noop, waiting) in (421, 0)
+        assert not draining.done()  # a mail transaction is still under way
+        code, answer = await asyncio.to_thread(sending.data, report())
+        assert code == 250, answer
+        await asyncio.to_thread(sending.quit)
+        await asyncio.wait_for(draining, 5)
+        assert len(await inbound_rows(runtime)) == 1
+    finally:
+        listener.close()
+        await runtime.writer.stop()
+        await runtime.close()

@@ -9,128 +9,24 @@ Messages whose webhook failed are sent again after the restart, as Twilio's retr
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
-import socket
-import sys
-import uuid
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
 
-import aiohttp
 import pytest
 from sqlalchemy import select
 
 from gateway.store.database import make_engine
 from gateway.store.schema import inbound_messages
-from tests.conftest import REPO_ROOT, SHARED_FIXTURES, TWILIO_TOKEN
 from tests.fakes.crm import FakeCrm
-from tests.support import twilio_headers, write_config
+from tests.support import write_config
+from tests.system.process import WEBHOOK_SECRET, Gateway, bodies, free_port, send_all
 
 pytestmark = pytest.mark.timeout(180)
 
-WEBHOOK_SECRET = "crash-test-secret-not-real"
 TOTAL = 300
 KILL_AFTER_ACKS = 120
 RECOVERY_SECONDS = 15
 BATCH = 20  # the outbox's default batch_size: one round's claim
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def bodies(count: int) -> dict[str, bytes]:
-    """``count`` distinct SMS webhooks, each with a marker the CRM's case will carry."""
-    base = dict(parse_qsl((SHARED_FIXTURES / "twilio" / "sms_inbound.form").read_text(), True))
-    out = {}
-    for i in range(count):
-        sid = "SM" + uuid.uuid4().hex
-        form = {
-            **base,
-            "MessageSid": sid,
-            "SmsSid": sid,
-            "SmsMessageSid": sid,
-            "Body": f"pothole marker-{i:04d} in front of 280 Spring St",
-        }
-        out[sid] = urlencode(form).encode()
-    return out
-
-
-class Gateway:
-    """``python -m gateway run`` as a child process."""
-
-    def __init__(self, root: Path, port: int, database: Path) -> None:
-        self.root, self.port = root, port
-        self.env = {
-            **os.environ,
-            "PORT": str(port),
-            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-            "CASE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "DATABASE_URL": f"sqlite:///{database}",
-            "GATEWAY_CONFIG": str(root / "config" / "gateway.toml"),
-            "PYTHONPATH": str(REPO_ROOT),
-        }
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        log = (self.root / "gateway.log").open("ab")
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gateway",
-            "run",
-            cwd=self.root,
-            env=self.env,
-            stdout=log,
-            stderr=log,
-        )
-        async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                try:
-                    async with session.get(f"http://127.0.0.1:{self.port}/readyz") as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise AssertionError("the gateway did not become ready")
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process and self.process.returncode is None:
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 10)
-
-
-async def send_all(
-    url: str, pending: dict[str, bytes], acked: set[str], on_ack: asyncio.Event | None = None
-) -> None:
-    """POST every webhook, 8 at a time; record which ones got a 2xx."""
-    queue = list(pending.items())
-
-    async def sender(session: aiohttp.ClientSession) -> None:
-        while queue:
-            sid, body = queue.pop()
-            try:
-                async with session.post(url, data=body, headers=twilio_headers(url, body)) as r:
-                    if 200 <= r.status < 300:
-                        acked.add(sid)
-                        if on_ack and len(acked) >= KILL_AFTER_ACKS:
-                            on_ack.set()
-            except (aiohttp.ClientError, ConnectionError):
-                pass
-
-    async with aiohttp.ClientSession() as session:
-        await asyncio.gather(*(sender(session) for _ in range(8)))
 
 
 async def test_sigkill_mid_stream_loses_nothing_acked_and_files_nothing_twice(
@@ -166,7 +62,7 @@ async def test_sigkill_mid_stream_loses_nothing_acked_and_files_nothing_twice(
     try:
         await gateway.start()
         enough = asyncio.Event()
-        stream = asyncio.create_task(send_all(url, messages, acked, enough))
+        stream = asyncio.create_task(send_all(url, messages, acked, enough, KILL_AFTER_ACKS))
         await asyncio.wait_for(enough.wait(), 60)
         # Killed while the CRM holds a delivery: its job is claimed and leased, not done.
         await asyncio.wait_for(delivery_in_flight(crm), 60)

@@ -94,8 +94,8 @@ async def warnings_at_start(root: Path, database_url: str, role: str) -> list[di
         try:
             await asyncio.wait_for(process.wait(), 20)
         except TimeoutError:
-            # A SIGTERM during start-up can hang on aiosqlite's close (a known shutdown bug, left
-            # for the durability issue); how the role stops is not what this test is about.
+            # How the role stops is not this test's subject (tests/system/test_graceful_shutdown
+            # is): a role that ignored SIGTERM must not hang the suite.
             process.kill()
             await process.wait()
     return [line for line in lines if line.get("event") == WARNING]

@@ -1,0 +1,137 @@
+"""The gateway as a child process (``python -m gateway run``) and a stream of signed SMS webhooks
+to send it, for the tests that kill or stop it mid-stream."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
+
+import aiohttp
+
+from tests.conftest import REPO_ROOT, SHARED_FIXTURES, TWILIO_TOKEN
+from tests.support import twilio_headers
+
+WEBHOOK_SECRET = "crash-test-secret-not-real"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def bodies(count: int) -> dict[str, bytes]:
+    """``count`` distinct SMS webhooks, each with a marker the CRM's case will carry."""
+    base = dict(parse_qsl((SHARED_FIXTURES / "twilio" / "sms_inbound.form").read_text(), True))
+    out = {}
+    for i in range(count):
+        sid = "SM" + uuid.uuid4().hex
+        form = {
+            **base,
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "SmsMessageSid": sid,
+            "Body": f"pothole marker-{i:04d} in front of 280 Spring St",
+        }
+        out[sid] = urlencode(form).encode()
+    return out
+
+
+class Gateway:
+    """``python -m gateway run`` as a child process."""
+
+    def __init__(self, root: Path, port: int, database: Path) -> None:
+        self.root, self.port = root, port
+        self.env = {
+            **os.environ,
+            "PORT": str(port),
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "CASE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "DATABASE_URL": f"sqlite:///{database}",
+            "GATEWAY_CONFIG": str(root / "config" / "gateway.toml"),
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        log = (self.root / "gateway.log").open("ab")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gateway",
+            "run",
+            cwd=self.root,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+        )
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(f"http://127.0.0.1:{self.port}/readyz") as resp:
+                        if resp.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise AssertionError("the gateway did not become ready")
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def terminate(self, within: float) -> tuple[int, float]:
+        """SIGTERM, as a Procfile host or systemd stops it; its exit code and seconds taken
+        (killed, and the test failed, past ``within``)."""
+        assert self.process is not None
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        self.process.terminate()
+        try:
+            code = await asyncio.wait_for(self.process.wait(), within)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+            stuck = f"the gateway did not stop within {within:g} s of SIGTERM"
+            raise AssertionError(stuck) from None
+        return code, loop.time() - began
+
+    async def stop(self) -> None:
+        if self.process and self.process.returncode is None:
+            self.process.terminate()
+            await asyncio.wait_for(self.process.wait(), 30)
+
+
+async def send_all(
+    url: str,
+    pending: dict[str, bytes],
+    acked: set[str],
+    on_ack: asyncio.Event | None = None,
+    after: int = 0,
+) -> None:
+    """POST every webhook, 8 at a time; record which ones got a 2xx; set ``on_ack`` once
+    ``after`` of them have."""
+    queue = list(pending.items())
+
+    async def sender(session: aiohttp.ClientSession) -> None:
+        while queue:
+            sid, body = queue.pop()
+            try:
+                async with session.post(url, data=body, headers=twilio_headers(url, body)) as r:
+                    if 200 <= r.status < 300:
+                        acked.add(sid)
+                        if on_ack and len(acked) >= after:
+                            on_ack.set()
+            except (aiohttp.ClientError, ConnectionError):
+                pass
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(sender(session) for _ in range(8)))
