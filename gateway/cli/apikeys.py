@@ -4,26 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from gateway.config.settings import Settings
 from gateway.store.database import make_engine
 from gateway.web import keys
-
-
-def add_commands(sub: Any) -> None:
-    """Register ``api-key``."""
-    parser = sub.add_parser("api-key", help="make and revoke Open311 API keys")
-    ksub = parser.add_subparsers(dest="api_key_command", required=True)
-    create = ksub.add_parser("create", help="make a key; prints it once, as the last line")
-    create.add_argument("name")
-    create.set_defaults(handler=cmd_create)
-    revoke = ksub.add_parser("revoke", help="revoke a key by name")
-    revoke.add_argument("name")
-    revoke.set_defaults(handler=cmd_revoke)
-    ksub.add_parser("list", help="key names and dates").set_defaults(handler=cmd_list)
-    for choice in ksub.choices.values():
-        choice.set_defaults(schema="needed")
 
 
 async def cmd_create(args: argparse.Namespace, settings: Settings) -> int:

@@ -41,23 +41,6 @@ class HistoryRow:
     long: float | None
 
 
-def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register train-classifier, eval-classifier, eval-location and build-gazetteer."""
-    for name, handler, needs_out, help_text in (
-        ("train-classifier", train_classifier, True, "train the category model on a history CSV"),
-        ("eval-classifier", eval_classifier, False, "80/20 evaluation of the category model"),
-        ("eval-location", eval_location, False, "80/20 evaluation of text geocoding"),
-        ("build-gazetteer", build_gazetteer_file, True, "build the offline gazetteer"),
-    ):
-        cmd = subparsers.add_parser(name, help=help_text)
-        cmd.add_argument("--history", type=Path, required=True, help="CSV text,category,...")
-        cmd.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG, help="services TOML")
-        if needs_out:
-            cmd.add_argument("--out", type=Path, required=True, help="file to write")
-        # `standalone`: the gateway CLI runs these without loading the gateway settings.
-        cmd.set_defaults(handler=handler, standalone=handler)
-
-
 def read_history(path: Path) -> list[HistoryRow]:
     """Rows with text and category; coordinates kept when both parse."""
     rows: list[HistoryRow] = []

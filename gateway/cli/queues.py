@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime
-from typing import Any
 
 from gateway.cli.serve import with_runtime
 from gateway.config.settings import Settings
@@ -18,50 +16,6 @@ from gateway.runtime import Runtime
 from gateway.store import inbound, received
 
 TIME = "%Y-%m-%d %H:%M:%S"
-
-
-def add_commands(sub: Any) -> None:
-    """Register ``outbox`` and ``inbound``; every one of them needs a migrated schema."""
-    outbox = sub.add_parser("outbox", help="inspect and replay delivery and notification jobs")
-    osub = outbox.add_subparsers(dest="outbox_command", required=True)
-    listing = osub.add_parser("list", help="jobs, newest first")
-    listing.add_argument("--state", choices=[jobs.PENDING, jobs.IN_FLIGHT, jobs.DONE, jobs.DEAD])
-    listing.add_argument("--kind", choices=[jobs.DELIVER, jobs.NOTIFY, jobs.FETCH])
-    listing.add_argument("--limit", type=int, default=50)
-    listing.set_defaults(handler=cmd_outbox_list)
-    show = osub.add_parser("show", help="one job, whole")
-    show.add_argument("id", type=int, metavar="ID")
-    show.set_defaults(handler=cmd_outbox_show)
-    again = osub.add_parser("retry", help="make jobs due now with a fresh retry horizon")
-    again.add_argument("ids", type=int, nargs="+", metavar="ID")
-    again.set_defaults(handler=cmd_outbox_retry)
-    dead = osub.add_parser("retry-dead", help="replay every dead job")
-    dead.set_defaults(handler=cmd_outbox_retry_dead)
-    stored = sub.add_parser("inbound", help="inspect and reprocess stored raw messages")
-    isub = stored.add_subparsers(dest="inbound_command", required=True)
-    listing = isub.add_parser("list", help="stored messages, newest first")
-    listing.add_argument("--unparsed", action="store_true", help="only those flagged for staff")
-    listing.add_argument("--limit", type=int, default=50)
-    listing.set_defaults(handler=cmd_inbound_list)
-    show = isub.add_parser("show", help="one stored message (its raw body with --raw)")
-    show.add_argument("id", type=int, metavar="ID")
-    show.add_argument("--raw", action="store_true", help="also print the raw body as received")
-    show.set_defaults(handler=cmd_inbound_show)
-    again = isub.add_parser(
-        "reprocess", help="parse unparsed messages again; give failed ones back to the intake"
-    )
-    target = again.add_mutually_exclusive_group(required=True)
-    target.add_argument("id", type=int, nargs="?", metavar="ID")
-    target.add_argument("--all-unparsed", action="store_true")
-    again.set_defaults(handler=cmd_inbound_reprocess)
-    aside = isub.add_parser("dismiss", help="set a failed or unparsed message aside, with why")
-    aside.add_argument("id", type=int, metavar="ID")
-    aside.add_argument("--reason", required=True, help="why it needs no more work")
-    aside.add_argument("--by", default=os.environ.get("USER") or "staff", help="who dismisses it")
-    aside.set_defaults(handler=cmd_inbound_dismiss)
-    for parser in (osub, isub):
-        for choice in parser.choices.values():
-            choice.set_defaults(schema="needed")
 
 
 def _about(listed: jobs.Listed) -> str:

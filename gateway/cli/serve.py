@@ -21,19 +21,6 @@ from gateway.web.app import create_app
 log = logging.getLogger(__name__)
 
 
-def add_commands(sub: Any) -> None:
-    """Register the process commands; all but ``run`` and ``migrate`` need a migrated schema."""
-    for name, handler, help_text, schema in (
-        ("run", cmd_run, "web + SMTP + worker in one process (migrates first)", "migrates"),
-        ("web", cmd_web, "the HTTP server: webhooks, pages, health, metrics", "needed"),
-        ("worker", cmd_worker, "intake, outbox deliveries and status sync", "needed"),
-        ("smtp", cmd_smtp, "the SMTP listener", "needed"),
-        ("migrate", cmd_migrate, "bring the database schema up to date", "migrates"),
-    ):
-        parser = sub.add_parser(name, help=help_text)
-        parser.set_defaults(handler=handler, strict=True, schema=schema)
-
-
 async def with_runtime(settings: Settings, body: Callable[[Runtime], Awaitable[int]]) -> int:
     """Run ``body`` with this process's parts, closed afterwards whatever happens."""
     runtime = Runtime(settings)

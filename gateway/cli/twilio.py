@@ -5,22 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl
 
 from twilio.request_validator import RequestValidator
-
-
-def add_commands(sub: Any) -> None:
-    """Register ``twilio-sign``."""
-    parser = sub.add_parser(
-        "twilio-sign",
-        help="print the X-Twilio-Signature for a form body (token from TWILIO_AUTH_TOKEN)",
-    )
-    parser.add_argument("--url", required=True, help="the exact URL the request is posted to")
-    parser.add_argument("body", type=Path, help="a urlencoded body, e.g. a shared fixture")
-    parser.set_defaults(standalone=sign)
 
 
 def sign(args: argparse.Namespace) -> int:
