@@ -28,11 +28,11 @@ sys.path.insert(0, str(ROOT))
 from gateway.cli.normalizer import HistoryRow, read_history  # noqa: E402
 from gateway.config.catalog import load_catalog  # noqa: E402
 from gateway.config.normalizer import (  # noqa: E402
-    NormalizerSettings,
     load_normalizer,
     save_model,
     write_gazetteer,
 )
+from gateway.config.normalizer_settings import NormalizerSettings  # noqa: E402
 from gateway.records import InboundMessage, Service  # noqa: E402
 from normalizer.category_model import TextModel, train_model  # noqa: E402
 from normalizer.gazetteer import build_gazetteer, gazetteer_to_json  # noqa: E402

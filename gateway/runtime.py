@@ -22,7 +22,8 @@ from gateway import connectors as connector_registry
 from gateway import fetchers as fetcher_registry
 from gateway import notifiers as notifier_registry
 from gateway.config.catalog import load_catalog
-from gateway.config.normalizer import NormalizerSettings, load_normalizer, parse_normalizer_settings
+from gateway.config.normalizer import load_normalizer
+from gateway.config.normalizer_settings import NormalizerSettings, parse_normalizer_settings
 from gateway.config.settings import PluginSettings, Settings
 from gateway.config.web import web_settings
 from gateway.connectors import Connector

@@ -11,17 +11,19 @@ from typing import Any
 
 from gateway.cli.commands import resolve
 from gateway.cli.problems import explain, schema_problem
-from gateway.config.checks import find_problems
 from gateway.config.settings import Settings, load_settings
+from gateway.errors import ConfigError
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+Checks = Callable[[Settings], list[ConfigError]]
 
 
-def run_with_settings(args: argparse.Namespace) -> int:
-    """Run a parsed command; returns the exit code."""
+def run_with_settings(args: argparse.Namespace, checks: Checks | None = None) -> int:
+    """Run a parsed command, once its settings read (and pass ``checks``); returns the exit
+    code."""
     settings, problems = load_settings(args.config)
-    if args.command == "check-config" or getattr(args, "strict", False):
-        problems += find_problems(settings)
+    if checks is not None:
+        problems += checks(settings)
     if problems:
         for problem in problems:
             print(f"config error: {problem}", file=sys.stderr)

@@ -20,4 +20,6 @@ def main(argv: list[str] | None = None) -> int:
     gateway_log.configure(args.log_level)
     if getattr(args, "standalone", False):
         return int(resolve(args.handler)(args))
+    if args.command == "check-config" or getattr(args, "strict", False):
+        return int(resolve("gateway.cli.checked:run_checked")(args))
     return int(resolve("gateway.cli.dispatch:run_with_settings")(args))

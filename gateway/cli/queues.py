@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from gateway.cli.serve import with_runtime
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from gateway.config.settings import Settings
 from gateway.ingest.reprocess import dismiss, reprocess_message
 from gateway.log import mask_address
 from gateway.outbox import jobs
-from gateway.runtime import Runtime
 from gateway.store import inbound, received
+from gateway.store.database import make_engine
 
 TIME = "%Y-%m-%d %H:%M:%S"
 
@@ -29,10 +31,8 @@ def _about(listed: jobs.Listed) -> str:
 
 
 async def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
-    async def body(runtime: Runtime) -> int:
-        rows = await jobs.listing(
-            runtime.engine, state=args.state, kind=args.kind, limit=args.limit
-        )
+    async def body(engine: AsyncEngine) -> int:
+        rows = await jobs.listing(engine, state=args.state, kind=args.kind, limit=args.limit)
         if not rows:
             print("no jobs" + (f" in state {args.state}" if args.state else ""))
             return 0
@@ -48,12 +48,12 @@ async def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
 
-    return await with_runtime(settings, body)
+    return await _with_engine(settings, body)
 
 
 async def cmd_outbox_show(args: argparse.Namespace, settings: Settings) -> int:
-    async def body(runtime: Runtime) -> int:
-        listed = await jobs.get_listed(runtime.engine, args.id)
+    async def body(engine: AsyncEngine) -> int:
+        listed = await jobs.get_listed(engine, args.id)
         if listed is None:
             print(f"error: there is no outbox job {args.id}", file=sys.stderr)
             return 1
@@ -81,39 +81,37 @@ async def cmd_outbox_show(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{name:<{width}}  {value}")
         return 0
 
-    return await with_runtime(settings, body)
+    return await _with_engine(settings, body)
 
 
 async def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
-    async def body(runtime: Runtime) -> int:
+    async def body(engine: AsyncEngine) -> int:
         wanted = sorted(set(args.ids))
-        known = await jobs.states_of(runtime.engine, wanted)
+        known = await jobs.states_of(engine, wanted)
         for job_id in wanted:
             if job_id not in known:
                 print(f"error: there is no outbox job {job_id}", file=sys.stderr)
             elif known[job_id] == jobs.DONE:
                 print(f"error: outbox job {job_id} is done already", file=sys.stderr)
-        count = await jobs.retry(runtime.engine, wanted, now=datetime.now(UTC))
+        count = await jobs.retry(engine, wanted, now=datetime.now(UTC))
         print(f"{count} job(s) due now")
         return 0 if count == len(wanted) else 1
 
-    return await with_runtime(settings, body)
+    return await _with_engine(settings, body)
 
 
 async def cmd_outbox_retry_dead(args: argparse.Namespace, settings: Settings) -> int:
-    async def body(runtime: Runtime) -> int:
-        count = await jobs.retry(runtime.engine, None, now=datetime.now(UTC))
+    async def body(engine: AsyncEngine) -> int:
+        count = await jobs.retry(engine, None, now=datetime.now(UTC))
         print(f"{count} dead job(s) due now")
         return 0
 
-    return await with_runtime(settings, body)
+    return await _with_engine(settings, body)
 
 
 async def cmd_inbound_list(args: argparse.Namespace, settings: Settings) -> int:
-    async def body(runtime: Runtime) -> int:
-        rows = await received.list_inbound(
-            runtime.engine, flagged_only=args.unparsed, limit=args.limit
-        )
+    async def body(engine: AsyncEngine) -> int:
+        rows = await received.list_inbound(engine, flagged_only=args.unparsed, limit=args.limit)
         if not rows:
             print("no messages flagged for staff" if args.unparsed else "no stored messages")
             return 0
@@ -125,12 +123,12 @@ async def cmd_inbound_list(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
 
-    return await with_runtime(settings, body)
+    return await _with_engine(settings, body)
 
 
 async def cmd_inbound_show(args: argparse.Namespace, settings: Settings) -> int:
-    async def body(runtime: Runtime) -> int:
-        async with runtime.engine.connect() as conn:
+    async def body(engine: AsyncEngine) -> int:
+        async with engine.connect() as conn:
             shown = await received.get_shown(conn, args.id)
         if shown is None:
             print(f"error: there is no stored message {args.id}", file=sys.stderr)
@@ -156,31 +154,40 @@ async def cmd_inbound_show(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout.write(env.raw_body.decode("utf-8", "replace") + "\n")
         return 0
 
-    return await with_runtime(settings, body)
+    return await _with_engine(settings, body)
 
 
 async def cmd_inbound_reprocess(args: argparse.Namespace, settings: Settings) -> int:
-    async def body(runtime: Runtime) -> int:
+    async def body(engine: AsyncEngine) -> int:
         if args.all_unparsed:
-            flagged = await received.list_inbound(runtime.engine, flagged_only=True, limit=100_000)
+            flagged = await received.list_inbound(engine, flagged_only=True, limit=100_000)
             ids = [r.id for r in flagged if r.state == inbound.UNPARSED]
         else:
             ids = [args.id]
         failures = 0
         for inbound_id in ids:
-            outcome = await reprocess_message(runtime.engine, settings, inbound_id)
+            outcome = await reprocess_message(engine, settings, inbound_id)
             failures += not outcome.ok
             print(f"{inbound_id}: {outcome.text}")
-        runtime.intake_wake.set()
+        # The running worker finds them at its next poll (this is another process).
         return 1 if failures else 0
 
-    return await with_runtime(settings, body)
+    return await _with_engine(settings, body)
 
 
 async def cmd_inbound_dismiss(args: argparse.Namespace, settings: Settings) -> int:
-    async def body(runtime: Runtime) -> int:
-        outcome = await dismiss(runtime.engine, args.id, by=args.by, reason=args.reason)
+    async def body(engine: AsyncEngine) -> int:
+        outcome = await dismiss(engine, args.id, by=args.by, reason=args.reason)
         print(f"{args.id}: {outcome.text}", file=sys.stdout if outcome.ok else sys.stderr)
         return 0 if outcome.ok else 1
 
-    return await with_runtime(settings, body)
+    return await _with_engine(settings, body)
+
+
+async def _with_engine(settings: Settings, body: Callable[[AsyncEngine], Awaitable[int]]) -> int:
+    """Run ``body`` on the database's engine, disposed of afterwards; no other part is built."""
+    engine = make_engine(settings.database_url)
+    try:
+        return await body(engine)
+    finally:
+        await engine.dispose()

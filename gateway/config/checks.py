@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 import channels
 from gateway import connectors, fetchers, notifiers
 from gateway.config.catalog import load_catalog
-from gateway.config.normalizer import load_normalizer, parse_normalizer_settings
+from gateway.config.normalizer import load_normalizer
+from gateway.config.normalizer_settings import parse_normalizer_settings
 from gateway.config.settings import SCHEMA, PluginSettings, Settings
 from gateway.config.toml import EnvVar, Key, Table, suggest
 from gateway.config.web import WEB_OPTIONS

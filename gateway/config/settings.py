@@ -15,7 +15,7 @@ from typing import Any
 
 from gateway.config.database import DEFAULT_DATABASE_URL, database_url, url_shape
 from gateway.config.database import normalize_database_url as normalize_database_url
-from gateway.config.normalizer import NORMALIZER
+from gateway.config.normalizer_settings import NORMALIZER
 from gateway.config.toml import (
     EnvVar,
     Flag,

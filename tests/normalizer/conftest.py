@@ -10,11 +10,11 @@ import pytest
 
 from gateway.config.catalog import load_catalog
 from gateway.config.normalizer import (
-    NormalizerSettings,
     load_normalizer,
     save_model,
     write_gazetteer,
 )
+from gateway.config.normalizer_settings import NormalizerSettings
 from gateway.records import Service
 from normalizer.category_model import train_model
 from normalizer.gazetteer import build_gazetteer, gazetteer_to_json

@@ -69,3 +69,18 @@ def test_check_config_without_a_model_loads_no_training_library(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert "configuration is valid" in result.stdout
     assert sorted(imported(result.stderr) & TRAINING_ONLY) == []
+
+
+@pytest.mark.parametrize("command", [["outbox", "list"], ["inbound", "list"], ["api-key", "list"]])
+def test_a_queue_command_loads_the_store_only(tmp_path: Path, command: list[str]) -> None:
+    # No model (numpy), no HTTP stack, no web app: only what reading the database takes.
+    config = write_config(tmp_path, folder_only(tmp_path))
+    url = normalize_database_url(f"sqlite:///{tmp_path / 'gateway.db'}", tmp_path)
+    env = {"DATABASE_URL": url}
+    migrated = python("-m", "gateway", "--config", str(config), "migrate", cwd=tmp_path, env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    words = ["-X", "importtime", "-m", "gateway", "--config", str(config), *command]
+    result = python(*words, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert sorted(imported(result.stderr) & {"numpy", "aiohttp", "twilio", "jinja2"}) == []
+    assert "sqlalchemy" in imported(result.stderr)

@@ -10,11 +10,10 @@ import pytest
 
 from gateway.config.catalog import load_catalog
 from gateway.config.normalizer import (
-    NormalizerSettings,
     load_normalizer,
-    parse_normalizer_settings,
     read_emergency,
 )
+from gateway.config.normalizer_settings import NormalizerSettings, parse_normalizer_settings
 from gateway.errors import ConfigError
 from tests.conftest import REPO_ROOT
 
