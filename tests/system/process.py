@@ -45,35 +45,42 @@ def bodies(count: int) -> dict[str, bytes]:
 
 
 class Gateway:
-    """``python -m gateway run`` as a child process."""
+    """``python -m gateway <role>`` as a child process (``run``: web, SMTP and worker in one), on
+    a SQLite file or any database URL; ``port`` is its web port (``web``, ``run``) or SMTP port
+    (``smtp``)."""
 
-    def __init__(self, root: Path, port: int, database: Path) -> None:
-        self.root, self.port = root, port
+    def __init__(
+        self, root: Path, port: int, database: Path | str, role: str = "run", name: str = ""
+    ) -> None:
+        self.root, self.port, self.role = root, port, role
+        url = database if isinstance(database, str) else f"sqlite:///{database}"
+        self.log_path = root / f"{name or 'gateway'}.log"
         self.env = {
             **os.environ,
             "PORT": str(port),
+            "SMTP_PORT": str(port if role == "smtp" else free_port()),
             "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
             "CASE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "DATABASE_URL": f"sqlite:///{database}",
+            "DATABASE_URL": url,
             "GATEWAY_CONFIG": str(root / "config" / "gateway.toml"),
             "PYTHONPATH": str(REPO_ROOT),
         }
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        log = (self.root / "gateway.log").open("ab")
+        """Start the process; return once it serves (a worker: once it runs)."""
+        log = self.log_path.open("ab")
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gateway",
-            "run",
-            cwd=self.root,
-            env=self.env,
-            stdout=log,
-            stderr=log,
-        )
+            sys.executable, "-m", "gateway", self.role, cwd=self.root, env=self.env,
+            stdout=log, stderr=log,
+        )  # fmt: skip
+        if self.role == "worker":
+            return
+        if self.role == "smtp":
+            await self._wait_for_smtp()
+            return
         async with aiohttp.ClientSession() as session:
-            for _ in range(200):
+            for _ in range(400):
                 try:
                     async with session.get(f"http://127.0.0.1:{self.port}/readyz") as resp:
                         if resp.status == 200:
@@ -81,7 +88,18 @@ class Gateway:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.05)
-        raise AssertionError("the gateway did not become ready")
+        raise AssertionError(f"the gateway's {self.role} did not become ready")
+
+    async def _wait_for_smtp(self) -> None:
+        for _ in range(400):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            return
+        raise AssertionError("the gateway's SMTP listener did not start")
 
     async def kill(self) -> None:
         assert self.process is not None
