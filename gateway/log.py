@@ -6,15 +6,36 @@ or a full phone number or email address: pass those through ``mask_phone`` / ``m
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import re
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 # Attributes every LogRecord has; anything else on a record came from ``extra``.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# The tracking number of what the current task works on: its message, then its request.
+_TRACE: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace", default=None)
+
+
+@contextlib.contextmanager
+def tracing(trace: str | None) -> Iterator[None]:
+    """Put ``trace`` (a tracking number) on every log line written inside the block.
+
+    The trace of a message is the tracking number its receipt gave, which becomes its request's:
+    one number follows a report from the provider's webhook through the intake, every delivery
+    and every message back to the resident, whichever process logs it, and it is the number the
+    resident and staff already quote. A log line's own ``trace`` field wins.
+    """
+    token = _TRACE.set(trace)
+    try:
+        yield
+    finally:
+        _TRACE.reset(token)
 
 
 def mask_phone(phone: str | None) -> str:
@@ -70,6 +91,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "event": redact(record.getMessage()),
         }
+        trace = _TRACE.get()
+        if trace is not None:
+            entry["trace"] = trace
         for key, value in record.__dict__.items():
             if key not in _STANDARD:
                 entry[key] = value

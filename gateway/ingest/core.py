@@ -136,6 +136,7 @@ def _count_stored(channel: Channel, message: InboundMessage, receipt: Receipt) -
             "outcome": outcome,
             "provider_id": message.provider_id,
             "sender": mask_address(message.sender),
+            "trace": receipt.tracking_number,
         },
     )
 

@@ -25,6 +25,7 @@ from gateway.config.settings import Settings
 from gateway.intake import commands
 from gateway.intake.followup import FollowUps
 from gateway.intake.threads import find_thread
+from gateway.log import tracing
 from gateway.outbox import jobs
 from gateway.records import (
     InboundMessage,
@@ -89,6 +90,13 @@ class Router:
         self, conn: AsyncConnection, claimed: Claimed, open_now: list[OpenRequest], now: datetime
     ) -> Outcome:
         """Act on one stored message; a new report is returned to be filed with its batch."""
+        # The message's receipt number, which its request takes when it is a new report.
+        with tracing(tracking_number_for(claimed.id, self.series)):
+            return await self._route(conn, claimed, open_now, now)
+
+    async def _route(
+        self, conn: AsyncConnection, claimed: Claimed, open_now: list[OpenRequest], now: datetime
+    ) -> Outcome:
         message = claimed.message
         cls = channels.REGISTRY.get(message.channel)
         if cls is not None and cls.kind == "receipt":

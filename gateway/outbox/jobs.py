@@ -130,6 +130,17 @@ async def claim(
         return [_job(row) for row in await conn.execute(statement)]
 
 
+async def tracking_numbers(engine: AsyncEngine, jobs: Sequence[Job]) -> dict[str, str]:
+    """The tracking numbers of the requests ``jobs`` are for, by request id (for their logs)."""
+    ids = {job.request_id for job in jobs if job.request_id}
+    if not ids:
+        return {}
+    c = service_requests.c
+    query = select(c.id, c.tracking_number).where(c.id.in_(ids))
+    async with engine.connect() as conn:
+        return {row.id: row.tracking_number for row in await conn.execute(query)}
+
+
 async def settle(
     conn: AsyncConnection, job: Job, *, now: datetime, state: str, **values: Any
 ) -> bool:

@@ -29,6 +29,7 @@ from gateway.errors import (
     TransientDeliveryError,
 )
 from gateway.fetchers import Fetcher
+from gateway.log import tracing
 from gateway.media import with_media_links
 from gateway.notifiers import Notifier
 from gateway.outbox import jobs
@@ -109,7 +110,10 @@ class OutboxWorker:
         token = claimed[0].claim_token
         heartbeat = asyncio.create_task(self._keep_leased(token))
         try:
-            await asyncio.gather(*(self._attempt(job) for job in claimed))
+            numbers = await self._tracking_numbers(claimed)
+            await asyncio.gather(
+                *(self._traced(job, numbers.get(job.request_id or "")) for job in claimed)
+            )
         except asyncio.CancelledError:
             # Shutting down mid-round: what is not settled is due again at once, for the next
             # worker or this one's next life, rather than when its lease runs out.
@@ -152,6 +156,19 @@ class OutboxWorker:
         if count:
             log.info("outbox.taken_back", extra={"jobs": count})
         return count
+
+    async def _tracking_numbers(self, claimed: list[jobs.Job]) -> dict[str, str]:
+        try:
+            return await jobs.tracking_numbers(self.engine, claimed)
+        except Exception:
+            # Only the logs' trace is lost; the jobs run.
+            log.warning("outbox.trace_unknown", exc_info=True)
+            return {}
+
+    async def _traced(self, job: jobs.Job, tracking_number: str | None) -> None:
+        """Attempt ``job`` with its request's tracking number on every log line (a task each)."""
+        with tracing(tracking_number):
+            await self._attempt(job)
 
     async def _attempt(self, job: jobs.Job) -> None:
         breaker = self.breakers[(job.kind, job.target)]
