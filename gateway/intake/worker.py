@@ -63,10 +63,10 @@ class IntakeWorker:
             self.outbox_wake.set()
         return count
 
-    async def _batch(self, limit: int, after_id: int = 0) -> int:
+    async def _batch(self, limit: int, only: int | None = None) -> int:
         now = datetime.now(UTC)
         async with self.engine.begin() as conn:
-            claimed = await received.claim_received(conn, limit, after_id)
+            claimed = await received.claim_received(conn, limit, only=only)
             if not claimed:
                 return 0
             open_now = await requests.open_requests(conn, now - self.duplicate_window)
@@ -83,7 +83,9 @@ class IntakeWorker:
             ids = await received.received_ids(conn, self.batch_size)
         for inbound_id in ids:
             try:
-                await self._batch(limit=1, after_id=inbound_id - 1)
+                # This message only: another worker may have taken it meanwhile, and a failure
+                # must be pinned on the message that failed, never on the next one.
+                await self._batch(limit=1, only=inbound_id)
             except Exception as exc:
                 log.exception("intake.message_failed", extra={"inbound_id": inbound_id})
                 await self._mark_failed(inbound_id, repr(exc))

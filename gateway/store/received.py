@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.records import InboundMessage
@@ -58,12 +58,15 @@ class StoredRaw:
     envelope: Envelope
 
 
-async def claim_received(conn: AsyncConnection, limit: int, after_id: int = 0) -> list[Claimed]:
-    """Lock up to ``limit`` received messages past ``after_id`` (skipping others' locks)."""
+async def claim_received(
+    conn: AsyncConnection, limit: int, *, only: int | None = None
+) -> list[Claimed]:
+    """Lock up to ``limit`` received messages, oldest first, or just message ``only`` (skipping
+    others' locks)."""
     c = inbound_messages.c
     query = (
         select(c.id, c.message, c.raw_body, c.received_at)
-        .where(c.state == RECEIVED, c.id > after_id)
+        .where(c.state == RECEIVED, c.id == only if only is not None else true())
         .order_by(c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -82,9 +85,11 @@ async def received_ids(conn: AsyncConnection, limit: int) -> list[int]:
 
 
 # One statement settles a whole batch of inbound rows, each with its own outcome.
+# Only a message still received is settled: one another worker took and settled meanwhile (or
+# staff dismissed) keeps its outcome, whatever a late or mistaken settlement says.
 _SETTLE = (
     update(inbound_messages)
-    .where(inbound_messages.c.id == bindparam("b_id"))
+    .where(inbound_messages.c.id == bindparam("b_id"), inbound_messages.c.state == RECEIVED)
     .values(
         state=bindparam("b_state"),
         request_id=bindparam("b_request"),

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from gateway.ingest.reprocess import dismiss, reprocess, reprocess_message
 from gateway.intake.worker import IntakeWorker
@@ -24,7 +24,6 @@ from gateway.records import (
 from gateway.runtime import Runtime
 from gateway.store import flagged, received, requests
 from gateway.store.inbound import FAILED, Envelope
-from gateway.store.received import Settlement
 from gateway.store.schema import inbound_messages, service_requests
 from tests.support import folder_only, make_settings
 
@@ -111,12 +110,15 @@ async def test_a_message_failed_after_its_request_was_made_is_linked_not_filed_t
     (receipt,) = await runtime.writer.store(ENVELOPE, [report("form-2")])
     assert await runtime.intake_worker().run_once() == 1
     made = (await state_of(runtime, receipt.inbound_id))[2]
-    # What a second worker on the same SQLite file left: the message it lost the race for,
-    # marked failed over the first worker's success.
+    # What a second worker on the same SQLite file left before settlements were guarded: the
+    # message it lost the race for, marked failed over the first worker's success.
     unique = "UNIQUE constraint failed: service_requests.tracking_number"
     async with runtime.engine.begin() as conn:
-        failed = Settlement(receipt.inbound_id, FAILED, error=unique)
-        await received.settle(conn, [failed], datetime.now(UTC))
+        await conn.execute(
+            update(inbound_messages)
+            .where(inbound_messages.c.id == receipt.inbound_id)
+            .values(state=FAILED, error=unique)
+        )
     assert await flagged_ids(runtime) == [receipt.inbound_id]
 
     text = await reprocess(runtime.engine, runtime.settings, receipt.inbound_id)

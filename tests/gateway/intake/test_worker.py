@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -21,8 +21,9 @@ from gateway.records import (
     OpenRequest,
 )
 from gateway.runtime import Runtime
-from gateway.store import requests
+from gateway.store import received, requests
 from gateway.store.inbound import Envelope
+from gateway.store.received import Settlement
 from gateway.store.schema import inbound_messages, service_requests
 from tests.conftest import SHARED_FIXTURES
 from tests.support import make_settings
@@ -207,3 +208,20 @@ async def test_an_email_confirmation_joins_the_residents_thread(runtime: Runtime
         "tracking_number": number,
         "language": "en",
     }
+
+
+async def test_a_late_settlement_never_overwrites_a_message_already_settled(
+    runtime: Runtime,
+) -> None:
+    # A worker that failed a batch and retries one by one may come to a message another worker
+    # has filed meanwhile: its failure must not be written over that message's outcome.
+    await store(runtime, sms("SM1", "pothole on spring st"))
+    assert await runtime.intake_worker().run_once() == 1
+    async with runtime.engine.begin() as conn:
+        (row,) = await conn.execute(select(inbound_messages.c.id))
+        late = Settlement(row.id, "failed", error="a write failed in another worker's batch")
+        await received.settle(conn, [late], datetime.now(UTC))
+    async with runtime.engine.connect() as conn:
+        settled = (await conn.execute(select(inbound_messages))).one()
+    assert (settled.state, settled.error) == ("processed", None)
+    assert settled.request_id is not None
