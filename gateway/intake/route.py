@@ -22,11 +22,12 @@ import channels
 # Email replies find their request through this module's thread finder; import it to register.
 from gateway import metrics
 from gateway.config.settings import Settings
-from gateway.intake import commands
+from gateway.intake import calls, commands
 from gateway.intake.followup import FollowUps
 from gateway.intake.threads import find_thread
 from gateway.outbox import jobs
 from gateway.records import (
+    Flags,
     InboundMessage,
     Location,
     NormalizedReport,
@@ -93,6 +94,10 @@ class Router:
         cls = channels.REGISTRY.get(message.channel)
         if cls is not None and cls.kind == "receipt":
             return Handled(await commands.record_receipt(conn, message))
+        if message.call is not None:
+            # One webhook of a phone call: its report is filed by the call flow, once.
+            request_id, state = await calls.settle_step(conn, message, message.call, claimed.id)
+            return Handled(request_id, state)
         if cls is not None and cls.converses:
             handled = await self._converse(conn, message, open_now, now)
             if handled is not None:
@@ -146,7 +151,9 @@ class Router:
                 )
             )
         cls = channels.REGISTRY.get(message.channel)
-        confirm = not (cls and cls.confirms_in_ack) and not message.auto_reply
+        # A caller who asked for a text copy gets one, though the call read the number out.
+        confirms_in_ack = bool(cls and cls.confirms_in_ack) and not message.declared.text_copy
+        confirm = not confirms_in_ack and not message.auto_reply
         choices = tuple(code for code, _ in report.classification.top)
         return NewReport(request, choices, confirm, claimed.id)
 
@@ -171,7 +178,7 @@ class Router:
             attributes=dict(message.declared.attributes),
             location=report.location,
             media=report.media or message.media,
-            flags=report.flags,
+            flags=_reviewed(report.flags, message.review),
             status=Status.ACCEPTED,
         )
 
@@ -248,6 +255,13 @@ def media_fetches(request: ServiceRequest, first: int = 0) -> list[jobs.NewJob]:
         for i, m in enumerate(request.media)
         if i >= first and m.url and not m.path
     ]
+
+
+def _reviewed(flags: Flags, review: str) -> Flags:
+    """The flags, with staff's review asked for when the channel could not finish the report."""
+    if not review or "review" in flags.needs_follow_up:
+        return flags
+    return dataclasses.replace(flags, needs_follow_up=(*flags.needs_follow_up, "review"))
 
 
 def _precise(location: Location | None) -> Location | None:
