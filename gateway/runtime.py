@@ -47,7 +47,7 @@ from gateway.store.inbound import InboundWriter
 from gateway.store.series import ensure_series
 from gateway.store.worker_lock import worker_lock
 from gateway.tracking import tracking_number_for
-from gateway.voice import make_call_desk, sweep_calls
+from gateway.voice.build import make_call_desk, sweep_calls
 from gateway.voice.desk import CallDesk
 from normalizer.normalize import NormalizerContext, normalize
 

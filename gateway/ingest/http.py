@@ -18,7 +18,6 @@ from gateway.config.settings import ServerSettings
 from gateway.errors import IngestError, PayloadTooLarge, UnsupportedMediaType
 from gateway.ingest.core import IngestCore
 
-
 Answer = Callable[[WebhookRequest, Sequence[StoredMessage]], Awaitable[Ack]]
 
 

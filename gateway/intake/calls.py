@@ -48,9 +48,7 @@ async def _attach(
         description = f"{description}\n\n{TRANSCRIPT_HEADING} {text}".strip()
     if not media and description == request.description:
         return
-    updated = dataclasses.replace(
-        request, media=request.media + media, description=description
-    )
+    updated = dataclasses.replace(request, media=request.media + media, description=description)
     await requests.update_request(conn, updated)
     detail = {"inbound_id": inbound_id, "text": text[:2000], "media": [m.url for m in media]}
     await requests.add_event(conn, request.id, "call_attachment", detail=detail)

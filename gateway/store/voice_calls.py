@@ -16,10 +16,10 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.records import ServiceRequest
 from gateway.store.inbound import RECEIVED
 from gateway.store.requests import from_row
 from gateway.store.schema import inbound_messages, service_requests, voice_calls
-from gateway.records import ServiceRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +56,28 @@ def _row(row: Any) -> CallRow:
 
 
 async def start_call(
-    conn: AsyncConnection, sid: str, caller: str, step: str, data: dict[str, Any], answer: str,
+    conn: AsyncConnection,
+    sid: str,
+    caller: str,
+    step: str,
+    data: dict[str, Any],
+    answer: str,
     now: datetime,
-) -> bool:  # fmt: skip
+) -> bool:
     """Open the call at its first answer (seq 1); False when it was already open."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(voice_calls)
         .values(
-            call_sid=sid, caller=caller[:32], step=step, seq=1, data=data, answer=answer,
-            started_at=now, updated_at=now,
-        )  # fmt: skip
+            call_sid=sid,
+            caller=caller[:32],
+            step=step,
+            seq=1,
+            data=data,
+            answer=answer,
+            started_at=now,
+            updated_at=now,
+        )
         .on_conflict_do_nothing(index_elements=["call_sid"])
     )
     return bool((await conn.execute(statement)).rowcount)
@@ -82,9 +93,14 @@ async def get_call(conn: AsyncConnection, sid: str, *, lock: bool = False) -> Ca
 
 
 async def advance_call(
-    conn: AsyncConnection, sid: str, seq: int, step: str, data: dict[str, Any], answer: str,
+    conn: AsyncConnection,
+    sid: str,
+    seq: int,
+    step: str,
+    data: dict[str, Any],
+    answer: str,
     now: datetime,
-) -> bool:  # fmt: skip
+) -> bool:
     """Apply the answer to webhook ``seq``; False when another process applied it first."""
     c = voice_calls.c
     statement = (
@@ -117,9 +133,7 @@ async def mark_filed(
 async def attach_to_call(conn: AsyncConnection, sid: str, **values: str) -> bool:
     """Keep a recording URL or transcript on an unfiled call; False once its report is stored."""
     c = voice_calls.c
-    statement = (
-        update(voice_calls).where(c.call_sid == sid, c.filed_at.is_(None)).values(**values)
-    )
+    statement = update(voice_calls).where(c.call_sid == sid, c.filed_at.is_(None)).values(**values)
     return bool((await conn.execute(statement)).rowcount)
 
 

@@ -149,8 +149,8 @@ class CallFlow:
         """The question of ``step``."""
         before = (self.say("greeting", g),) if greet else ()
         if step == "language":
-            words = tuple(self.u.languages) + ("english", "español", "spanish")
-            return Prompt(before + (self.say("language", g),), "speech dtmf", words, 1)
+            words = (*self.u.languages, "english", "español", "spanish")
+            return Prompt((*before, self.say("language", g)), "speech dtmf", words, 1)
         if step == "problem":
             return Prompt((self.say("problem", g),), "speech dtmf", self._hints(g), 1)
         if step == "service":

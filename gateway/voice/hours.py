@@ -26,7 +26,9 @@ class OpeningHours:
 
     @classmethod
     def parse(cls, days: Sequence[str], opens: str, closes: str, zone: str) -> OpeningHours:
-        return cls(tuple(days), time.fromisoformat(opens), time.fromisoformat(closes), ZoneInfo(zone))
+        return cls(
+            tuple(days), time.fromisoformat(opens), time.fromisoformat(closes), ZoneInfo(zone)
+        )
 
     def is_open(self, now: datetime | None = None) -> bool:
         """True while the call centre answers."""
@@ -38,6 +40,13 @@ class OpeningHours:
         """The hours as a prompt reads them: ``days``, ``opens``, ``closes``."""
         names = _DAY_NAMES.get(language, _DAY_NAMES["en"])
         days = [names[DAYS.index(d)] for d in DAYS if d in self.days]
-        joined = days[0] if len(days) == 1 else f"{', '.join(days[:-1])} {_AND.get(language, 'and')} {days[-1]}"
-        return {"days": joined, "opens": self.opens.strftime("%H:%M"), "closes": self.closes.strftime("%H:%M")}
-
+        joined = (
+            days[0]
+            if len(days) == 1
+            else f"{', '.join(days[:-1])} {_AND.get(language, 'and')} {days[-1]}"
+        )
+        return {
+            "days": joined,
+            "opens": self.opens.strftime("%H:%M"),
+            "closes": self.closes.strftime("%H:%M"),
+        }

@@ -386,7 +386,14 @@ async def test_recording_while_the_call_is_open_is_in_the_report(
 
 @pytest.mark.parametrize(
     "voice_options",
-    [{"operator_number": DESK, "operator_days": list(("mon", "tue", "wed", "thu", "fri", "sat", "sun")), "operator_opens": "00:00", "operator_closes": "23:59"}],  # noqa: E501
+    [
+        {
+            "operator_number": DESK,
+            "operator_days": list(("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
+            "operator_opens": "00:00",
+            "operator_closes": "23:59",
+        }
+    ],
 )
 async def test_operator_in_hours_dials_the_call_centre(runtime: Runtime) -> None:
     async with serve(runtime) as client:
@@ -398,7 +405,9 @@ async def test_operator_in_hours_dials_the_call_centre(runtime: Runtime) -> None
         dial = transfer.find("Dial")
         assert dial is not None and (dial.text or "").strip() == DESK
         assert dial.get("action", "").startswith(f"{ROUTE}?seq=")
-        after = await call.post(call.action, form_of(INCOMING, CallStatus="in-progress", DialCallStatus="completed"))
+        after = await call.post(
+            call.action, form_of(INCOMING, CallStatus="in-progress", DialCallStatus="completed")
+        )
         assert after.find("Hangup") is not None
         await call.hang_up()
         await settle(runtime)
@@ -409,7 +418,14 @@ async def test_operator_in_hours_dials_the_call_centre(runtime: Runtime) -> None
 
 @pytest.mark.parametrize(
     "voice_options",
-    [{"operator_number": DESK, "operator_days": ["mon"], "operator_opens": "00:00", "operator_closes": "00:00"}],  # noqa: E501
+    [
+        {
+            "operator_number": DESK,
+            "operator_days": ["mon"],
+            "operator_opens": "00:00",
+            "operator_closes": "00:00",
+        }
+    ],
 )
 async def test_operator_out_of_hours_says_when_it_is_open_and_goes_on(runtime: Runtime) -> None:
     async with serve(runtime) as client:

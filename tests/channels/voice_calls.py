@@ -59,7 +59,8 @@ class Call:
         resp = await self.client.post(path, data=body, headers=twilio_headers(url, body))
         assert resp.status == 200, await resp.text()
         assert resp.content_type == "text/xml"
-        root = ET.fromstring(await resp.text())
+        # Our own answer, over loopback.
+        root = ET.fromstring(await resp.text())  # noqa: S314
         assert root.tag == "Response"
         self.bodies.append((path, body))
         self._follow(root)

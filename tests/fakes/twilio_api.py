@@ -42,9 +42,7 @@ class FakeTwilioApi:
             "/2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}", self._media
         )
         app.router.add_get("/cdn/{media}", self._cdn)
-        app.router.add_get(
-            "/2010-04-01/Accounts/{account}/Recordings/{recording}", self._recording
-        )
+        app.router.add_get("/2010-04-01/Accounts/{account}/Recordings/{recording}", self._recording)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
