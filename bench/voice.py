@@ -92,7 +92,9 @@ async def one_call(
     return failed
 
 
-async def sms_phase(session: aiohttp.ClientSession, base: str, clients: int, count: int) -> list[float]:
+async def sms_phase(
+    session: aiohttp.ClientSession, base: str, clients: int, count: int
+) -> list[float]:
     """``clients`` concurrent senders of ``count`` signed SMS each; the ack times."""
     url = base + "/webhooks/twilio/sms"
     pool = signed_requests(url, clients * count)
@@ -157,7 +159,11 @@ async def main(opts: argparse.Namespace) -> int:
 
 
 def report(
-    times: dict[str, list[float]], sms: list[float], opts: argparse.Namespace, failed: int, filed: int
+    times: dict[str, list[float]],
+    sms: list[float],
+    opts: argparse.Namespace,
+    failed: int,
+    filed: int,
 ) -> None:
     calls = opts.calls * opts.rounds
     print(f"{opts.calls} concurrent calls x {opts.rounds} rounds, SQLite WAL synchronous=FULL")

@@ -95,6 +95,7 @@ class Runtime:
         if self._call_desk is None:
             self._call_desk = make_call_desk(
                 self.engine,
+                self.writer,
                 options,
                 self.settings,
                 tuple(self.catalog.values()),

@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +29,8 @@ from gateway.store.series import ensure_series, series_or_default
 from gateway.tracking import tracking_number_for
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 RECEIVED = "received"
 UNPARSED = "unparsed"
@@ -62,7 +64,9 @@ class _Job:
     envelope: Envelope
     messages: Sequence[InboundMessage]
     error: str | None
-    done: asyncio.Future[list[Receipt]] = field(
+    # Other work that must be durable before its caller answers (a phone call's next step).
+    work: Callable[[AsyncConnection], Awaitable[Any]] | None = None
+    done: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -95,13 +99,25 @@ class InboundWriter:
 
     async def store(self, envelope: Envelope, messages: Sequence[InboundMessage]) -> list[Receipt]:
         """Commit ``messages`` durably; returns one receipt per message, in order."""
-        return await self._submit(_Job(envelope, messages, None))
+        receipts: list[Receipt] = await self._submit(_Job(envelope, messages, None))
+        return receipts
 
     async def store_unparsed(self, envelope: Envelope, error: str) -> Receipt:
         """Keep raw bytes that could not be parsed, flagged for staff; a retry is stored once."""
-        return (await self._submit(_Job(envelope, (), error)))[0]
+        receipts: list[Receipt] = await self._submit(_Job(envelope, (), error))
+        return receipts[0]
 
-    async def _submit(self, job: _Job) -> list[Receipt]:
+    async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Commit ``work`` (a function of the connection) durably in the next batch; its result.
+
+        On SQLite one writer must do every write a webhook waits for: a second one would take
+        turns for the database's lock. ``work`` must be safe to run twice: when its batch fails,
+        each job runs again alone.
+        """
+        result: T = await self._submit(_Job(Envelope("", b"", {}, ""), (), None, work))
+        return result
+
+    async def _submit(self, job: _Job) -> Any:
         if self._task is None or self._task.done():
             raise RuntimeError("InboundWriter is not running")
         await self._queue.put(job)
@@ -127,9 +143,11 @@ class InboundWriter:
             if not job.done.done():
                 job.done.set_result(receipts)
 
-    async def _write_together(self, batch: list[_Job]) -> list[list[Receipt]]:
+    async def _write_together(self, batch: list[_Job]) -> list[Any]:
         async with self.engine.begin() as conn:
-            return await _insert_batch(conn, batch, self.series)
+            stores = [job for job in batch if job.work is None]
+            receipts = iter(await _insert_batch(conn, stores, self.series) if stores else [])
+            return [next(receipts) if job.work is None else await job.work(conn) for job in batch]
 
     async def _write_alone(self, job: _Job) -> None:
         try:
@@ -143,7 +161,9 @@ class InboundWriter:
             job.done.set_result(receipts)
 
 
-async def _insert_job(conn: AsyncConnection, job: _Job, series: int) -> list[Receipt]:
+async def _insert_job(conn: AsyncConnection, job: _Job, series: int) -> Any:
+    if job.work is not None:
+        return await job.work(conn)
     if job.error is not None:
         return [await insert_unparsed(conn, job.envelope, job.error, series=series)]
     return await insert_messages(conn, job.envelope, job.messages, series=series)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.config.settings import Settings
 from gateway.records import Location, Service
 from gateway.rounds import repeat_rounds
+from gateway.store.inbound import InboundWriter
 from gateway.voice.desk import CallDesk
 from gateway.voice.flow import CallFlow, Understanding
 from gateway.voice.hours import OpeningHours
@@ -24,6 +25,7 @@ DEFAULT_VOICES = {"en": "Polly.Joanna", "es": "Polly.Lupe"}
 
 def make_call_desk(
     engine: AsyncEngine,
+    writer: InboundWriter,
     options: Mapping[str, Any],
     settings: Settings,
     catalog: Sequence[Service],
@@ -65,6 +67,7 @@ def make_call_desk(
     )
     return CallDesk(
         engine,
+        writer,
         CallFlow(understanding),
         route=route,
         voices={**DEFAULT_VOICES, **dict(options.get("voices") or {})},
@@ -77,5 +80,7 @@ def make_call_desk(
 
 async def sweep_calls(desk: CallDesk, poll_seconds: float) -> None:
     """The worker's round: file every call gone silent, until cancelled."""
+    # The worker role has no web server to start the writer that stores the calls' reports.
+    await desk.writer.start()
     # A silent call is minutes old: a round every few polls is soon enough.
     await repeat_rounds(desk.sweep, asyncio.Event(), max(poll_seconds * 20, 5.0), "voice")

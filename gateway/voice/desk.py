@@ -15,13 +15,13 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from channels import Ack, StoredMessage, WebhookRequest
 from gateway.log import mask_phone
 from gateway.records import CallStep, Declared, InboundMessage, Media
 from gateway.store import voice_calls
-from gateway.store.inbound import Envelope, insert_messages
+from gateway.store.inbound import Envelope, InboundWriter, insert_messages
 from gateway.store.voice_calls import CallRow
 from gateway.voice.flow import CallFlow, Gathered, Heard, Transition
 from gateway.voice.prompt import Voice, render, voices
@@ -43,6 +43,7 @@ class CallDesk:
     def __init__(
         self,
         engine: AsyncEngine,
+        writer: InboundWriter,
         flow: CallFlow,
         *,
         route: str,
@@ -60,6 +61,9 @@ class CallDesk:
         self.stale_after = stale_after
         self.series = series
         self.on_filed = on_filed
+        # Every write of a step shares the inbound writer's commit with the webhooks and the
+        # other calls' steps of the moment.
+        self.writer = writer
 
     async def answer(self, req: WebhookRequest, stored: Sequence[StoredMessage]) -> Ack:
         """The TwiML for one stored webhook of a call."""
@@ -87,19 +91,28 @@ class CallDesk:
             return row.answer
         heard = Heard(message.text, step.digits, step.status)
         transition = await self.flow.advance(row.step, Gathered.from_json(row.data), heard)
+
+        async def advance(conn: AsyncConnection) -> str:
+            answered = transition
+            if answered.file:
+                # The report and the step that reads its number out share one commit.
+                number = await self._store_report(
+                    conn, row.call_sid, answered.gathered, "completed"
+                )
+                answered = self.flow.filed(answered.gathered, number)
+            answer = self._render(answered, row.seq + 1)
+            data = answered.gathered.to_json()
+            if await voice_calls.advance_call(
+                conn, row.call_sid, row.seq, answered.step, data, answer, now
+            ):
+                return answer
+            # Another process answered this webhook first: say what it said.
+            latest = await voice_calls.get_call(conn, row.call_sid)
+            return latest.answer if latest is not None else answer
+
+        answer = await self.writer.run(advance)
         if transition.file:
-            number = await self.file(row.call_sid, transition.gathered, "completed")
-            transition = self.flow.filed(transition.gathered, number)
-        answer = self._render(transition, row.seq + 1)
-        data = transition.gathered.to_json()
-        async with self.engine.begin() as conn:
-            won = await voice_calls.advance_call(
-                conn, row.call_sid, row.seq, transition.step, data, answer, now
-            )
-            if not won:
-                # Another process answered this webhook first: say what it said.
-                latest = await voice_calls.get_call(conn, row.call_sid)
-                return latest.answer if latest is not None else answer
+            self.on_filed()
         return answer
 
     async def _start(self, message: InboundMessage, step: CallStep, now: datetime) -> str:
@@ -107,13 +120,19 @@ class CallDesk:
         transition = self.flow.greeting(caller_known=bool(caller))
         answer = self._render(transition, 1)
         data = transition.gathered.to_json()
-        async with self.engine.begin() as conn:
-            fresh = await voice_calls.start_call(
+
+        async def start(conn: AsyncConnection) -> tuple[bool, str]:
+            if await voice_calls.start_call(
                 conn, step.call_id, caller, transition.step, data, answer, now
-            )
-            if not fresh:
-                row = await voice_calls.get_call(conn, step.call_id)
-                return row.answer if row is not None else answer
+            ):
+                return True, answer
+            # A retry of the call's first webhook: the greeting it was given.
+            row = await voice_calls.get_call(conn, step.call_id)
+            return False, row.answer if row is not None else answer
+
+        fresh, said = await self.writer.run(start)
+        if not fresh:
+            return said
         log.info("voice.call_started", extra={"call": step.call_id, "caller": mask_phone(caller)})
         return answer
 
@@ -137,9 +156,13 @@ class CallDesk:
             values = {"transcript": message.text}
         else:
             return
-        async with self.engine.begin() as conn:
+        now = datetime.now(UTC)
+
+        async def attach(conn: AsyncConnection) -> None:
             await voice_calls.attach_to_call(conn, step.call_id, **values)
-            await voice_calls.touch_call(conn, step.call_id, datetime.now(UTC))
+            await voice_calls.touch_call(conn, step.call_id, now)
+
+        await self.writer.run(attach)
 
     async def hang_up(self, sid: str, outcome: str = "hangup") -> None:
         """The call is over: what it gathered is filed, flagged for review, unless it was."""
@@ -156,8 +179,8 @@ class CallDesk:
             await self.file(sid, gathered, outcome, review=review)
             return
         # Nothing was said: there is no report to keep, only the call to close.
-        async with self.engine.begin() as conn:
-            await voice_calls.mark_filed(conn, sid, "empty", "", datetime.now(UTC))
+        now = datetime.now(UTC)
+        await self.writer.run(lambda conn: voice_calls.mark_filed(conn, sid, "empty", "", now))
 
     async def sweep(self, now: datetime | None = None) -> int:
         """File every call whose webhooks stopped, as it is; returns how many."""
@@ -170,19 +193,29 @@ class CallDesk:
 
     async def file(self, sid: str, gathered: Gathered, outcome: str, *, review: str = "") -> str:
         """Store the call's report once; its tracking number."""
-        now = datetime.now(UTC)
-        async with self.engine.begin() as conn:
-            row = await voice_calls.get_call(conn, sid, lock=True)
-            if row is None:
-                raise LookupError(f"call {sid} is not open")
-            if row.filed_at is not None and row.tracking_number:
-                return row.tracking_number
-            report = _report(row, gathered, review)
-            raw = json.dumps(gathered.to_json()).encode()
-            envelope = Envelope(CHANNEL, raw, {}, f"{self.route}#{sid}")
-            [receipt] = await insert_messages(conn, envelope, [report], series=self.series)
-            await voice_calls.mark_filed(conn, sid, outcome, receipt.tracking_number, now)
+
+        async def store(conn: AsyncConnection) -> str:
+            return await self._store_report(conn, sid, gathered, outcome, review=review)
+
+        number = await self.writer.run(store)
         self.on_filed()
+        return number
+
+    async def _store_report(
+        self, conn: AsyncConnection, sid: str, gathered: Gathered, outcome: str, *, review: str = ""
+    ) -> str:
+        """The call's report, stored in the caller's transaction unless it was; its number."""
+        row = await voice_calls.get_call(conn, sid, lock=True)
+        if row is None:
+            raise LookupError(f"call {sid} is not open")
+        if row.filed_at is not None and row.tracking_number:
+            return row.tracking_number
+        report = _report(row, gathered, review)
+        raw = json.dumps(gathered.to_json()).encode()
+        envelope = Envelope(CHANNEL, raw, {}, f"{self.route}#{sid}")
+        [receipt] = await insert_messages(conn, envelope, [report], series=self.series)
+        now = datetime.now(UTC)
+        await voice_calls.mark_filed(conn, sid, outcome, receipt.tracking_number, now)
         log.info(
             "voice.call_filed",
             extra={"call": sid, "outcome": outcome, "tracking_number": receipt.tracking_number},
