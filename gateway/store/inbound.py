@@ -30,7 +30,10 @@ from gateway.tracking import tracking_number_for
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+# Work of one kind for every job of the batch that brought it: each job's item in, each result out.
+Bulk = Callable[[AsyncConnection, list[Any]], Awaitable[list[Any]]]
 
 RECEIVED = "received"
 UNPARSED = "unparsed"
@@ -65,7 +68,8 @@ class _Job:
     messages: Sequence[InboundMessage]
     error: str | None
     # Other work that must be durable before its caller answers (a phone call's next step).
-    work: Callable[[AsyncConnection], Awaitable[Any]] | None = None
+    work: Bulk | None = None
+    item: Any = None
     done: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -107,14 +111,17 @@ class InboundWriter:
         receipts: list[Receipt] = await self._submit(_Job(envelope, (), error))
         return receipts[0]
 
-    async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Commit ``work`` (a function of the connection) durably in the next batch; its result.
+    async def run(
+        self, work: Callable[[AsyncConnection, list[Item]], Awaitable[list[Result]]], item: Item
+    ) -> Result:
+        """Commit ``work`` on ``item`` durably in the next batch; its result for ``item``.
 
         On SQLite one writer must do every write a webhook waits for: a second one would take
-        turns for the database's lock. ``work`` must be safe to run twice: when its batch fails,
-        each job runs again alone.
+        turns for the database's lock. Every job of a batch with the same ``work`` is done by one
+        call, given all their items in order, so that it can do them in a statement or two.
+        ``work`` must be safe to run twice: when its batch fails, each job runs again alone.
         """
-        result: T = await self._submit(_Job(Envelope("", b"", {}, ""), (), None, work))
+        result: Result = await self._submit(_Job(Envelope("", b"", {}, ""), (), None, work, item))
         return result
 
     async def _submit(self, job: _Job) -> Any:
@@ -146,8 +153,13 @@ class InboundWriter:
     async def _write_together(self, batch: list[_Job]) -> list[Any]:
         async with self.engine.begin() as conn:
             stores = [job for job in batch if job.work is None]
-            receipts = iter(await _insert_batch(conn, stores, self.series) if stores else [])
-            return [next(receipts) if job.work is None else await job.work(conn) for job in batch]
+            stored = await _insert_batch(conn, stores, self.series) if stores else []
+            results = dict(zip(map(id, stores), stored, strict=True))
+            for work in dict.fromkeys(job.work for job in batch if job.work is not None):
+                jobs = [job for job in batch if job.work == work]
+                done = await work(conn, [job.item for job in jobs])
+                results.update(zip(map(id, jobs), done, strict=True))
+            return [results[id(job)] for job in batch]
 
     async def _write_alone(self, job: _Job) -> None:
         try:
@@ -163,7 +175,7 @@ class InboundWriter:
 
 async def _insert_job(conn: AsyncConnection, job: _Job, series: int) -> Any:
     if job.work is not None:
-        return await job.work(conn)
+        return (await job.work(conn, [job.item]))[0]
     if job.error is not None:
         return [await insert_unparsed(conn, job.envelope, job.error, series=series)]
     return await insert_messages(conn, job.envelope, job.messages, series=series)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -55,32 +55,37 @@ def _row(row: Any) -> CallRow:
     )
 
 
-async def start_call(
-    conn: AsyncConnection,
-    sid: str,
-    caller: str,
-    step: str,
-    data: dict[str, Any],
-    answer: str,
-    now: datetime,
-) -> bool:
-    """Open the call at its first answer (seq 1); False when it was already open."""
+@dataclass(frozen=True, slots=True)
+class NewCall:
+    """A call at its first answer (seq 1)."""
+
+    sid: str
+    caller: str
+    step: str
+    data: dict[str, Any]
+    answer: str
+    now: datetime
+
+
+async def start_calls(conn: AsyncConnection, calls: list[NewCall]) -> list[bool]:
+    """Open calls in one statement; False for each that was already open (a retried ring)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    rows = [
+        {"call_sid": n.sid, "caller": n.caller[:32], "step": n.step, "seq": 1, "data": n.data,
+         "answer": n.answer, "started_at": n.now, "updated_at": n.now}
+        for n in calls
+    ]  # fmt: skip
     statement = (
         dialect.insert(voice_calls)
-        .values(
-            call_sid=sid,
-            caller=caller[:32],
-            step=step,
-            seq=1,
-            data=data,
-            answer=answer,
-            started_at=now,
-            updated_at=now,
-        )
         .on_conflict_do_nothing(index_elements=["call_sid"])
+        .returning(voice_calls.c.call_sid)
     )
-    return bool((await conn.execute(statement)).rowcount)
+    fresh = {sid for (sid,) in await conn.execute(statement, rows)}
+    opened = []
+    for n in calls:
+        opened.append(n.sid in fresh)
+        fresh.discard(n.sid)
+    return opened
 
 
 async def get_call(conn: AsyncConnection, sid: str, *, lock: bool = False) -> CallRow | None:
@@ -92,23 +97,51 @@ async def get_call(conn: AsyncConnection, sid: str, *, lock: bool = False) -> Ca
     return None if row is None else _row(row)
 
 
-async def advance_call(
-    conn: AsyncConnection,
-    sid: str,
-    seq: int,
-    step: str,
-    data: dict[str, Any],
-    answer: str,
-    now: datetime,
-) -> bool:
-    """Apply the answer to webhook ``seq``; False when another process applied it first."""
-    c = voice_calls.c
-    statement = (
-        update(voice_calls)
-        .where(c.call_sid == sid, c.seq == seq)
-        .values(step=step, seq=seq + 1, data=data, answer=answer, updated_at=now)
+@dataclass(frozen=True, slots=True)
+class Advance:
+    """The answer to webhook ``seq`` of call ``sid``: the step it leads to, and its state."""
+
+    sid: str
+    seq: int
+    step: str
+    data: dict[str, Any]
+    answer: str
+    now: datetime
+
+
+_ADVANCE = (
+    update(voice_calls)
+    .where(voice_calls.c.call_sid == bindparam("b_sid"))
+    .values(
+        step=bindparam("b_step"),
+        seq=bindparam("b_next"),
+        data=bindparam("b_data"),
+        answer=bindparam("b_answer"),
+        updated_at=bindparam("b_now"),
     )
-    return bool((await conn.execute(statement)).rowcount)
+)
+
+
+async def advance_calls(conn: AsyncConnection, steps: list[Advance]) -> list[bool]:
+    """Apply many calls' answers in two statements; False for each one another process (or an
+    earlier copy of the same webhook) applied first."""
+    c = voice_calls.c
+    sids = sorted({s.sid for s in steps})
+    query = select(c.call_sid, c.seq).where(c.call_sid.in_(sids)).with_for_update()
+    current = {sid: seq for sid, seq in await conn.execute(query)}
+    won, rows = [], []
+    for s in steps:
+        fresh = current.get(s.sid) == s.seq
+        if fresh:
+            current[s.sid] = s.seq + 1
+            rows.append(
+                {"b_sid": s.sid, "b_step": s.step, "b_next": s.seq + 1, "b_data": s.data,
+                 "b_answer": s.answer, "b_now": s.now}
+            )  # fmt: skip
+        won.append(fresh)
+    if rows:
+        await conn.execute(_ADVANCE, rows)
+    return won
 
 
 async def touch_call(conn: AsyncConnection, sid: str, now: datetime) -> None:

@@ -91,48 +91,48 @@ class CallDesk:
             return row.answer
         heard = Heard(message.text, step.digits, step.status)
         transition = await self.flow.advance(row.step, Gathered.from_json(row.data), heard)
-
-        async def advance(conn: AsyncConnection) -> str:
-            answered = transition
-            if answered.file:
-                # The report and the step that reads its number out share one commit.
-                number = await self._store_report(
-                    conn, row.call_sid, answered.gathered, "completed"
-                )
-                answered = self.flow.filed(answered.gathered, number)
-            answer = self._render(answered, row.seq + 1)
-            data = answered.gathered.to_json()
-            if await voice_calls.advance_call(
-                conn, row.call_sid, row.seq, answered.step, data, answer, now
-            ):
-                return answer
-            # Another process answered this webhook first: say what it said.
-            latest = await voice_calls.get_call(conn, row.call_sid)
-            return latest.answer if latest is not None else answer
-
-        answer = await self.writer.run(advance)
         if transition.file:
+            won, answer = await self.writer.run(self._file_and_advance, (row, transition, now))
             self.on_filed()
-        return answer
+        else:
+            answer = self._render(transition, row.seq + 1)
+            data = transition.gathered.to_json()
+            advance = voice_calls.Advance(row.call_sid, row.seq, transition.step, data, answer, now)
+            won = await self.writer.run(voice_calls.advance_calls, advance)
+        if won:
+            return answer
+        # Another process (or an earlier copy of this webhook) answered first: say what it said.
+        return await self._last_answer(row.call_sid, answer)
+
+    async def _last_answer(self, sid: str, default: str) -> str:
+        async with self.engine.connect() as conn:
+            latest = await voice_calls.get_call(conn, sid)
+        return latest.answer if latest is not None else default
+
+    async def _file_and_advance(
+        self, conn: AsyncConnection, items: list[tuple[CallRow, Transition, datetime]]
+    ) -> list[tuple[bool, str]]:
+        """The report and the step that reads its number out, in one commit."""
+        results = []
+        for row, transition, now in items:
+            number = await self._store_report(conn, row.call_sid, transition.gathered, "completed")
+            filed = self.flow.filed(transition.gathered, number)
+            answer = self._render(filed, row.seq + 1)
+            data = filed.gathered.to_json()
+            advance = voice_calls.Advance(row.call_sid, row.seq, filed.step, data, answer, now)
+            [won] = await voice_calls.advance_calls(conn, [advance])
+            results.append((won, answer))
+        return results
 
     async def _start(self, message: InboundMessage, step: CallStep, now: datetime) -> str:
         caller = message.sender if message.sender.startswith("+") else ""
         transition = self.flow.greeting(caller_known=bool(caller))
         answer = self._render(transition, 1)
         data = transition.gathered.to_json()
-
-        async def start(conn: AsyncConnection) -> tuple[bool, str]:
-            if await voice_calls.start_call(
-                conn, step.call_id, caller, transition.step, data, answer, now
-            ):
-                return True, answer
+        call = voice_calls.NewCall(step.call_id, caller, transition.step, data, answer, now)
+        if not await self.writer.run(voice_calls.start_calls, call):
             # A retry of the call's first webhook: the greeting it was given.
-            row = await voice_calls.get_call(conn, step.call_id)
-            return False, row.answer if row is not None else answer
-
-        fresh, said = await self.writer.run(start)
-        if not fresh:
-            return said
+            return await self._last_answer(step.call_id, answer)
         log.info("voice.call_started", extra={"call": step.call_id, "caller": mask_phone(caller)})
         return answer
 
@@ -156,13 +156,7 @@ class CallDesk:
             values = {"transcript": message.text}
         else:
             return
-        now = datetime.now(UTC)
-
-        async def attach(conn: AsyncConnection) -> None:
-            await voice_calls.attach_to_call(conn, step.call_id, **values)
-            await voice_calls.touch_call(conn, step.call_id, now)
-
-        await self.writer.run(attach)
+        await self.writer.run(_attach, (step.call_id, values, datetime.now(UTC)))
 
     async def hang_up(self, sid: str, outcome: str = "hangup") -> None:
         """The call is over: what it gathered is filed, flagged for review, unless it was."""
@@ -179,8 +173,7 @@ class CallDesk:
             await self.file(sid, gathered, outcome, review=review)
             return
         # Nothing was said: there is no report to keep, only the call to close.
-        now = datetime.now(UTC)
-        await self.writer.run(lambda conn: voice_calls.mark_filed(conn, sid, "empty", "", now))
+        await self.writer.run(_close_empty, (sid, datetime.now(UTC)))
 
     async def sweep(self, now: datetime | None = None) -> int:
         """File every call whose webhooks stopped, as it is; returns how many."""
@@ -194,12 +187,17 @@ class CallDesk:
     async def file(self, sid: str, gathered: Gathered, outcome: str, *, review: str = "") -> str:
         """Store the call's report once; its tracking number."""
 
-        async def store(conn: AsyncConnection) -> str:
-            return await self._store_report(conn, sid, gathered, outcome, review=review)
-
-        number = await self.writer.run(store)
+        number = await self.writer.run(self._file_all, (sid, gathered, outcome, review))
         self.on_filed()
         return number
+
+    async def _file_all(
+        self, conn: AsyncConnection, items: list[tuple[str, Gathered, str, str]]
+    ) -> list[str]:
+        return [
+            await self._store_report(conn, sid, gathered, outcome, review=review)
+            for sid, gathered, outcome, review in items
+        ]
 
     async def _store_report(
         self, conn: AsyncConnection, sid: str, gathered: Gathered, outcome: str, *, review: str = ""
@@ -221,6 +219,19 @@ class CallDesk:
             extra={"call": sid, "outcome": outcome, "tracking_number": receipt.tracking_number},
         )
         return receipt.tracking_number
+
+
+async def _attach(
+    conn: AsyncConnection, items: list[tuple[str, dict[str, str], datetime]]
+) -> list[None]:
+    for sid, values, now in items:
+        await voice_calls.attach_to_call(conn, sid, **values)
+        await voice_calls.touch_call(conn, sid, now)
+    return [None] * len(items)
+
+
+async def _close_empty(conn: AsyncConnection, items: list[tuple[str, datetime]]) -> list[bool]:
+    return [await voice_calls.mark_filed(conn, sid, "empty", "", now) for sid, now in items]
 
 
 def _report(row: CallRow, g: Gathered, review: str) -> InboundMessage:
