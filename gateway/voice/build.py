@@ -14,8 +14,9 @@ from gateway.records import Location, Service
 from gateway.rounds import repeat_rounds
 from gateway.store.inbound import InboundWriter
 from gateway.voice.desk import CallDesk
-from gateway.voice.flow import CallFlow, Understanding
+from gateway.voice.flow import CallFlow
 from gateway.voice.hours import OpeningHours
+from gateway.voice.state import Understanding
 from normalizer.classify import classify
 from normalizer.emergency import detect_emergency
 from normalizer.normalize import NormalizerContext, locate

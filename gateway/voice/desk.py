@@ -23,8 +23,9 @@ from gateway.records import CallStep, Declared, InboundMessage, Media
 from gateway.store import voice_calls
 from gateway.store.inbound import Envelope, InboundWriter, insert_messages
 from gateway.store.voice_calls import CallRow
-from gateway.voice.flow import CallFlow, Gathered, Heard, Transition
+from gateway.voice.flow import CallFlow
 from gateway.voice.prompt import Voice, render, voices
+from gateway.voice.state import Gathered, Heard, Transition
 
 log = logging.getLogger(__name__)
 

@@ -13,92 +13,15 @@ it knows. Pure: what it needs of the normalizer and the clock comes in as ``Unde
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
-from gateway.records import Classification, Location, Service
+from gateway.records import Location, ServiceAttribute
+from gateway.voice.menu import PAGE, hints, menu, page_of, pages, question_prompt, questions
 from gateway.voice.prompt import Prompt
+from gateway.voice.state import Gathered, Heard, Transition, Understanding, plain
 from gateway.voice.words import heard_language, is_no, is_operator, is_repeat, is_yes
 
 REPROMPTS = 2
 PLACE_RETRIES = 2
-PAGE = 8
-
-
-@dataclass(frozen=True, slots=True)
-class Heard:
-    """What Twilio heard at our last prompt."""
-
-    speech: str = ""
-    digits: str = ""
-    # After a transfer: how the call centre's leg ended (DialCallStatus).
-    status: str = ""
-
-    @property
-    def nothing(self) -> bool:
-        return not self.speech and not self.digits
-
-
-@dataclass(frozen=True, slots=True)
-class Gathered:
-    """What the call has gathered so far; stored as JSON between webhooks."""
-
-    language: str = "en"
-    problem: str = ""
-    emergency: bool = False
-    guess: str = ""
-    service_code: str = ""
-    page: int = 0
-    attributes: Mapping[str, str] = field(default_factory=dict)
-    attribute: int = 0
-    place_text: str = ""
-    place: Mapping[str, Any] | None = None
-    candidate: Mapping[str, Any] | None = None
-    place_tries: int = 0
-    tries: int = 0
-    anonymous: bool = False
-    text_copy: bool = False
-    caller_known: bool = True
-    # The step a caller left for the call centre ("" when never transferred).
-    transferred_from: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Gathered:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-    @property
-    def location(self) -> Location | None:
-        return Location(**self.place) if self.place else None
-
-
-@dataclass(frozen=True, slots=True)
-class Understanding:
-    """The normalizer's and the config's parts the flow uses."""
-
-    catalog: Sequence[Service]
-    classify: Callable[[str], Classification]
-    is_emergency: Callable[[str], bool]
-    locate: Callable[[str], Awaitable[Location | None]]
-    message: Callable[..., str]
-    languages: tuple[str, ...]
-    # None while the call centre answers; else what to say of its hours, in the language given.
-    operator_closed: Callable[[str], str | None]
-    operator_number: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """The next step, what the call gathered, what it hears; ``file`` when the report is due."""
-
-    step: str
-    gathered: Gathered
-    prompt: Prompt
-    file: bool = False
 
 
 class CallFlow:
@@ -152,14 +75,14 @@ class CallFlow:
             words = (*self.u.languages, "english", "español", "spanish")
             return Prompt((*before, self.say("language", g)), "speech dtmf", words, 1)
         if step == "problem":
-            return Prompt((self.say("problem", g),), "speech dtmf", self._hints(g), 1)
+            return Prompt((self.say("problem", g),), "speech dtmf", hints(self.u.catalog, g), 1)
         if step == "service":
             service = self._name(g.guess, g)
             return Prompt((self.say("confirm_service", g, service=service),), "speech dtmf")
         if step == "menu":
-            return Prompt(self._menu(g), "speech dtmf", (), 1)
+            return Prompt(menu(self.u.catalog, g, self.say), "speech dtmf", (), 1)
         if step == "attribute":
-            return self._attribute_prompt(g)
+            return question_prompt(self._questions(g)[g.attribute], g, self.say)
         if step == "place":
             return Prompt((self.say("place", g),), "speech dtmf")
         if step == "place_check":
@@ -195,10 +118,10 @@ class CallFlow:
         return self._reprompt("service", g)
 
     async def _on_menu(self, g: Gathered, heard: Heard) -> Transition:
-        page = self._page(g)
+        page = page_of(self.u.catalog, g)
         if heard.digits == "9" and len(self.u.catalog) > PAGE:
-            pages = -(-len(self.u.catalog) // PAGE)
-            return self._go("menu", dataclasses.replace(g, page=(g.page + 1) % pages))
+            following = (g.page + 1) % pages(self.u.catalog)
+            return self._go("menu", dataclasses.replace(g, page=following))
         if heard.digits.isdigit() and 1 <= int(heard.digits) <= len(page):
             return self._chosen(g, page[int(heard.digits) - 1].code)
         spoken = heard.speech.lower()
@@ -223,7 +146,7 @@ class CallFlow:
         g = dataclasses.replace(g, place_text=spoken)
         found = await self.u.locate(spoken)
         if found is not None:
-            return self._go("place_check", dataclasses.replace(g, candidate=_plain(found)))
+            return self._go("place_check", dataclasses.replace(g, candidate=plain(found)))
         return self._place_missed(g)
 
     async def _on_place_check(self, g: Gathered, heard: Heard) -> Transition:
@@ -322,7 +245,7 @@ class CallFlow:
             g = dataclasses.replace(g, place_tries=g.place_tries + 1)
             return self._go("place", g, (self.say("place_retry", g),))
         kept = Location(address=g.place_text, source="caller", confidence=0.0)
-        g = dataclasses.replace(g, place=_plain(kept) if g.place_text else None)
+        g = dataclasses.replace(g, place=plain(kept) if g.place_text else None)
         return self._go("record", g, (self.say("place_kept", g),))
 
     def _operator(self, step: str, g: Gathered) -> Transition:
@@ -334,47 +257,9 @@ class CallFlow:
         note = (closed or "",)
         return Transition(step, g, dataclasses.replace(prompt, say=note + prompt.say))
 
-    # Catalog ---------------------------------------------------------------------------------
-
     def _name(self, code: str, g: Gathered) -> str:
         service = self.by_code.get(code)
         return service.name(g.language) if service else code
 
-    def _page(self, g: Gathered) -> list[Service]:
-        return list(self.u.catalog[g.page * PAGE : (g.page + 1) * PAGE])
-
-    def _menu(self, g: Gathered) -> tuple[str, ...]:
-        items = [
-            self.say("menu_item", g, service=s.name(g.language), digit=i)
-            for i, s in enumerate(self._page(g), start=1)
-        ]
-        more = (self.say("menu_more", g),) if len(self.u.catalog) > PAGE else ()
-        return (*items, *more)
-
-    def _hints(self, g: Gathered) -> tuple[str, ...]:
-        words = [k for s in self.u.catalog for k in s.keywords.get(g.language, ())[:4]]
-        return tuple(dict.fromkeys(w for w in words if len(w) <= 100))[:100]
-
-    def _questions(self, g: Gathered) -> list[Any]:
-        service = self.by_code.get(g.service_code)
-        if service is None:
-            return []
-        return sorted((a for a in service.attributes if a.required), key=lambda a: a.order)
-
-    def _attribute_prompt(self, g: Gathered) -> Prompt:
-        question = self._questions(g)[g.attribute]
-        ask = question.descriptions.get(g.language) or question.descriptions.get("en", "")
-        choices = tuple(
-            self.say("menu_item", g, service=v.names.get(g.language) or v.key, digit=i)
-            for i, v in enumerate(question.values, start=1)
-        )
-        return Prompt((ask, *choices), "speech dtmf", (), 1 if choices else None)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready: a record becomes a dict, a mapping a plain dict."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, Mapping):
-        return dict(value)
-    return value
+    def _questions(self, g: Gathered) -> list[ServiceAttribute]:
+        return questions(self.by_code.get(g.service_code))

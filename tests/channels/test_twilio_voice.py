@@ -39,7 +39,7 @@ from tests.channels.voice_calls import (
     settle,
     spelled,
 )
-from tests.conftest import SHARED_DATA, TWILIO_TOKEN
+from tests.conftest import REPO_ROOT, SHARED_DATA, TWILIO_TOKEN
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.gateway.outbox.conftest import fast_settings
 from tests.support import make_settings, serve, twilio_headers
@@ -476,3 +476,36 @@ def test_config_is_strict_and_names_the_wrong_key() -> None:
     )
     paths = sorted(p.path for p in problems)
     assert paths == ["channels.twilio_voice.operator_opens", "channels.twilio_voice.voice"]
+
+
+async def test_the_catalogs_required_question_is_asked_on_the_keypad(
+    tmp_path: Path, database_url: str, twilio: FakeTwilioApi, gazetteer: Path
+) -> None:
+    catalog = (REPO_ROOT / "config" / "services.toml").read_text()
+    asked = 'required = false\norder = 1\ndescriptions = { en = "How big is the pothole?"'
+    assert asked in catalog
+    services = tmp_path / "services.toml"
+    services.write_text(catalog.replace(asked, asked.replace("false", "true")))
+    overrides = {
+        "gateway": {"catalog": str(services)},
+        "connectors": {"folder": {"enabled": True, "path": str(tmp_path / "cases")}},
+        "channels": {"twilio_voice": {"enabled": True}},
+        "normalizer": {"gazetteer": str(gazetteer)},
+    }
+    runtime = Runtime(make_settings(tmp_path, database_url, overrides))
+    async with serve(runtime) as client:
+        call = Call(client)
+        await call.start()
+        await call.press("1")
+        assert "Pothole" in said(await call.say("there is a huge pothole in the road"))
+        question = await call.press("1")
+        assert "How big is the pothole?" in said(question)
+        assert "For Larger than a car tire, press 3." in said(question)
+        assert gather(question).get("numDigits") == "1"
+        assert "street address" in said(await call.press("3"))
+        await to_tracking(call)
+        await call.press("2")
+        await settle(runtime)
+    request = await the_request(runtime)
+    assert request.service_code == "pothole"
+    assert dict(request.attributes) == {"size": "large"}
