@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from channels.twilio_voice import TwilioVoice
+from channels.twilio_voice import DAYS, TwilioVoice
 from gateway.cli.normalizer import build_gazetteer_file
 from gateway.records import ServiceRequest
 from gateway.runtime import Runtime
@@ -509,3 +509,45 @@ async def test_the_catalogs_required_question_is_asked_on_the_keypad(
     request = await the_request(runtime)
     assert request.service_code == "pothole"
     assert dict(request.attributes) == {"size": "large"}
+
+
+async def test_a_transcript_stored_beside_its_unfiled_report_is_attached_next_round(
+    runtime: Runtime,
+) -> None:
+    async with serve(runtime) as client:
+        call = Call(client)
+        await to_place(call)
+        await call.say("23 Warner Street")
+        await call.press("1")
+        await call.press("#")
+        await call.hang_up()
+        # The report and the transcript wait side by side for the same intake batch.
+        await call.transcription()
+        await settle(runtime)
+    request = await the_request(runtime)
+    assert "sidewalk is starting to ice up" in request.description
+    assert "review" in request.flags.needs_follow_up
+
+
+@pytest.mark.parametrize(
+    "voice_options",
+    [
+        {
+            "operator_number": DESK,
+            "operator_days": list(DAYS),
+            "operator_opens": "00:00",
+            "operator_closes": "23:59",
+        }
+    ],
+)
+async def test_a_transfer_nobody_answers_goes_back_to_the_question(runtime: Runtime) -> None:
+    async with serve(runtime) as client:
+        call = Call(client)
+        await call.start()
+        problem = await call.press("1")
+        assert (await call.press("0")).find("Dial") is not None
+        back = await call.post(
+            call.action, form_of(INCOMING, CallStatus="in-progress", DialCallStatus="no-answer")
+        )
+        assert gather(back).get("hints") == gather(problem).get("hints")
+        assert "Water leak" in said(await call.say_fixture())
