@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.intake.fetches import media_fetches
 from gateway.outbox import jobs
 from gateway.records import CallStep, InboundMessage, ServiceRequest
 from gateway.store import requests, voice_calls
@@ -53,19 +54,5 @@ async def _attach(
     detail = {"inbound_id": inbound_id, "text": text[:2000], "media": [m.url for m in media]}
     await requests.add_event(conn, request.id, "call_attachment", detail=detail)
     if media:
-        fetches = _fetches(updated, first=len(request.media))
+        fetches = media_fetches(updated, first=len(request.media))
         await jobs.enqueue(conn, fetches, now=datetime.now(UTC))
-
-
-def _fetches(request: ServiceRequest, first: int) -> list[jobs.NewJob]:
-    return [
-        jobs.NewJob(
-            jobs.FETCH,
-            "twilio_media",
-            f"fetch-{request.id}-{i}",
-            request.id,
-            {"url": m.url, "index": i, "content_type": m.content_type},
-        )
-        for i, m in enumerate(request.media)
-        if i >= first and m.url and not m.path
-    ]

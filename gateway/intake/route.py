@@ -23,6 +23,7 @@ import channels
 from gateway import metrics
 from gateway.config.settings import Settings
 from gateway.intake import calls, commands
+from gateway.intake.fetches import media_fetches
 from gateway.intake.followup import FollowUps
 from gateway.intake.threads import find_thread
 from gateway.outbox import jobs
@@ -236,25 +237,6 @@ async def _add_update(
         # A photo sent later is fetched like the first ones.
         later = media_fetches(updated, first=len(request.media))
         await jobs.enqueue(conn, later, now=datetime.now(UTC))
-
-
-def media_fetches(request: ServiceRequest, first: int = 0) -> list[jobs.NewJob]:
-    """One fetch job per provider media URL of ``request``, from index ``first`` on."""
-    cls = channels.REGISTRY.get(request.channel)
-    fetcher = cls.media_fetcher if cls is not None else None
-    if fetcher is None:
-        return []
-    return [
-        jobs.NewJob(
-            jobs.FETCH,
-            fetcher,
-            f"fetch-{request.id}-{i}",
-            request.id,
-            {"url": m.url, "index": i, "content_type": m.content_type},
-        )
-        for i, m in enumerate(request.media)
-        if i >= first and m.url and not m.path
-    ]
 
 
 def _reviewed(flags: Flags, review: str) -> Flags:

@@ -114,13 +114,11 @@ class InboundWriter:
     async def run(
         self, work: Callable[[AsyncConnection, list[Item]], Awaitable[list[Result]]], item: Item
     ) -> Result:
-        """Commit ``work`` on ``item`` durably in the next batch; its result for ``item``.
+        """``work`` on ``item``, committed in the next batch (one writer: SQLite has one lock).
 
-        On SQLite one writer must do every write a webhook waits for: a second one would take
-        turns for the database's lock. Every job of a batch with the same ``work`` is done by one
-        call, given all their items in order, so that it can do them in a statement or two.
-        ``work`` must be safe to run twice: when its batch fails, each job runs again alone.
-        """
+        The batch's jobs with the same ``work`` go to one call, items in order, so that it can do
+        them in a statement or two; ``work`` must be safe to run twice (a failed batch's jobs run
+        again alone)."""
         result: Result = await self._submit(_Job(Envelope("", b"", {}, ""), (), None, work, item))
         return result
 
