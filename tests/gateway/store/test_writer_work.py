@@ -46,7 +46,7 @@ async def test_work_of_one_kind_is_done_together_and_a_bad_piece_fails_alone(
     finally:
         await writer.stop()
     # The first ring of CA1 opens it, its retry does not; the bad piece fails only its caller.
-    assert opened[:4] == [True, True, False, "good"]
+    assert list(opened[:4]) == [True, True, False, "good"]
     assert isinstance(opened[4], ValueError)
     async with engine.connect() as conn:
         sids = sorted(r.call_sid for r in await conn.execute(select(calls_table.c.call_sid)))
