@@ -72,7 +72,7 @@ class CallFlow:
         """The question of ``step``."""
         before = (self.say("greeting", g),) if greet else ()
         if step == "language":
-            words = (*self.u.languages, "english", "español", "spanish")
+            words = ("English", "español", "Spanish", "inglés")
             return Prompt((*before, self.say("language", g)), "speech dtmf", words, 1)
         if step == "problem":
             return Prompt((self.say("problem", g),), "speech dtmf", hints(self.u.catalog, g), 1)
