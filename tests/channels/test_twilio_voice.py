@@ -24,7 +24,7 @@ from channels.twilio_voice import DAYS, TwilioVoice
 from gateway.cli.normalizer import build_gazetteer_file
 from gateway.records import ServiceRequest
 from gateway.runtime import Runtime
-from gateway.store import requests
+from gateway.store import contacts, requests
 from gateway.store.schema import inbound_messages, service_requests
 from gateway.tracking import ALPHABET
 from tests.channels.voice_calls import (
@@ -551,3 +551,18 @@ async def test_a_transfer_nobody_answers_goes_back_to_the_question(runtime: Runt
         )
         assert gather(back).get("hints") == gather(problem).get("hints")
         assert "Water leak" in said(await call.say_fixture())
+
+
+async def test_the_text_copy_respects_an_earlier_stop(
+    runtime: Runtime, twilio: FakeTwilioApi
+) -> None:
+    async with serve(runtime) as client:
+        async with runtime.engine.begin() as conn:
+            await contacts.opt_out(conn, "twilio_sms", CALLER, "stop")
+        call = Call(client)
+        await to_place(call)
+        await to_tracking(call)
+        await call.press("2")
+        await settle(runtime)
+    assert (await the_request(runtime)).reporter.phone == CALLER
+    assert twilio.sent == []
