@@ -103,6 +103,9 @@ class Channel(Plugin):
     confirms_in_ack: ClassVar[bool] = False
     # The fetcher that copies this provider's media URLs into the gateway; None: keep the URLs.
     media_fetcher: ClassVar[str | None] = None
+    # The part of the gateway that answers each stored webhook with what it works out then (a
+    # phone call's next prompt: "call_flow"); None: ``acknowledge`` answers.
+    answered_by: ClassVar[str | None] = None
 
     def __init__(self, options: Mapping[str, Any], context: ChannelContext) -> None:
         super().__init__(options)

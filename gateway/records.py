@@ -60,6 +60,26 @@ class Declared:
     # The catalog's extra questions as answered (Open311 ``attribute[...]``).
     attributes: Mapping[str, Any] = field(default_factory=dict)
     anonymous: bool = False
+    # A caller asked for the tracking number by text message as well as hearing it.
+    text_copy: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallStep:
+    """One webhook of a phone call (an answer, a status): a step of the call, not a report.
+
+    The call's report is filed once, by the call flow, as a message of its own.
+    """
+
+    call_id: str
+    # "answer" (to a prompt of ours), "status", "recording", "transcription".
+    event: str
+    # Which of our answers this webhook responds to (0: the call's first request).
+    seq: int = 0
+    # The keys the caller pressed; what they said is the message's text.
+    digits: str = ""
+    # Twilio's CallStatus (DialCallStatus after a transfer), RecordingStatus...
+    status: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +122,10 @@ class InboundMessage:
     receipt: DeliveryReceipt | None = None
     # Why a machine sent this (a bounce, an out-of-office); "" when a person wrote it.
     auto_reply: str = ""
+    # A step of a phone call, which the intake files no request for (the call flow does).
+    call: CallStep | None = None
+    # Why staff must review this report before trusting it (a caller hung up mid-call).
+    review: str = ""
     # Provider details kept for staff, which no code path depends on (an email's SPF verdict).
     extra: Mapping[str, str] = field(default_factory=dict)
 

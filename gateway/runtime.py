@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, TypeVar
@@ -31,6 +31,7 @@ from gateway.errors import ConfigError
 from gateway.fetchers import Fetcher
 from gateway.housekeeping import sweep_forever
 from gateway.ingest.core import IngestCore
+from gateway.ingest.http import Answer
 from gateway.ingest.triage import Triager
 from gateway.intake.followup import FollowUps
 from gateway.intake.route import Normalize, Router
@@ -47,6 +48,8 @@ from gateway.store.inbound import InboundWriter
 from gateway.store.series import ensure_series
 from gateway.store.worker_lock import worker_lock
 from gateway.tracking import tracking_number_for
+from gateway.voice.build import make_call_desk, sweep_calls
+from gateway.voice.desk import CallDesk
 from normalizer.normalize import NormalizerContext, normalize
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,7 @@ class Runtime:
         self._normalize: Normalize | None = None
         self._notifiers: dict[str, Notifier] | None = None
         self._fetchers: dict[str, Fetcher] | None = None
+        self._call_desk: CallDesk | None = None
         self.waiting_cache = conversations.WaitingCache(self.engine)
         self._notifiers_checked = False
 
@@ -80,6 +84,37 @@ class Runtime:
         context = ChannelContext(self.settings.city_name, self.settings.message)
         enabled = self.settings.enabled_channels()
         return list(_build("channel", channels.load_all(), enabled, context).values())
+
+    def answerer(self, channel: Channel) -> Answer | None:
+        """What answers ``channel``'s stored webhooks, when not its acknowledgement."""
+        if channel.answered_by == "call_flow":
+            return self.call_desk(channel.options, channel.route or "").answer
+        return None
+
+    def call_desk(self, options: Mapping[str, Any], route: str) -> CallDesk:
+        """The voice channel's call flow and state, built once per process."""
+        if self._call_desk is None:
+            self._call_desk = make_call_desk(
+                self.engine,
+                self.writer,
+                options,
+                self.settings,
+                tuple(self.catalog.values()),
+                lambda: self.normalizer_context,
+                route=route,
+                series=self.tracking_series,
+                on_filed=self.intake_wake.set,
+            )
+        return self._call_desk
+
+    def _call_sweeps(self) -> list[Coroutine[Any, Any, None]]:
+        """The worker's round for silent calls, when a channel has calls."""
+        sweeps = []
+        for channel in self.channels():
+            if channel.answered_by == "call_flow":
+                desk = self.call_desk(channel.options, channel.route or "")
+                sweeps.append(sweep_calls(desk, self.settings.outbox.poll_interval_seconds))
+        return sweeps
 
     def connectors(self) -> dict[str, Connector]:
         """The enabled connectors, built once per process."""
@@ -218,6 +253,7 @@ class Runtime:
                 asyncio.ensure_future(
                     sweep_forever(self.engine, timedelta(seconds=self.rate_window_seconds))
                 ),
+                *(asyncio.ensure_future(sweep) for sweep in self._call_sweeps()),
             ]
             poll = outbox.poll_interval_seconds
             try:

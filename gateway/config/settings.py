@@ -156,11 +156,18 @@ def _template(value: str) -> str | None:
     return None
 
 
+# What a caller hears at each step of a call (``gateway/voice/flow.py``), ``voice_<key>``.
+VOICE_PROMPTS = (
+    "greeting", "language", "problem", "no_input", "emergency", "confirm_service", "menu_item",
+    "menu_more", "place", "confirm_place", "place_retry", "place_kept", "record", "contact",
+    "text_copy", "tracking", "repeat", "goodbye", "operator", "operator_closed",
+)  # fmt: skip
 # What the gateway says to residents, ``[messages.<language>]``: the templates the code fills.
 MESSAGE_KEYS = (
     "received", "confirmation", "help", "emergency", "ask_location", "ask_service", "completed",
     "status_reply", "status_unknown", "status_changed", *(f"status_{s.value}" for s in Status),
     "web_form_received", "web_form_subject", "access_link", "access_link_subject", "access_code",
+    *(f"voice_{key}" for key in VOICE_PROMPTS),
 )  # fmt: skip
 SCHEMA = Table(
     {

@@ -9,22 +9,36 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
-from channels import Channel, WebhookRequest
+from channels import Ack, Channel, StoredMessage, WebhookRequest
 from gateway.config.settings import ServerSettings
 from gateway.errors import IngestError, PayloadTooLarge, UnsupportedMediaType
 from gateway.ingest.core import IngestCore
 
+Answer = Callable[[WebhookRequest, Sequence[StoredMessage]], Awaitable[Ack]]
+
 
 class WebhookHandler:
-    """The aiohttp handler for one channel's webhook route."""
+    """The aiohttp handler for one channel's webhook route.
 
-    def __init__(self, channel: Channel, core: IngestCore, server: ServerSettings) -> None:
+    ``answer``, when given, computes the answer once the request is stored (a call's next
+    prompt); otherwise the channel's ``acknowledge`` does.
+    """
+
+    def __init__(
+        self,
+        channel: Channel,
+        core: IngestCore,
+        server: ServerSettings,
+        answer: Answer | None = None,
+    ) -> None:
         self.channel = channel
         self.core = core
         self.server = server
+        self.answer = answer
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
@@ -40,7 +54,10 @@ class WebhookHandler:
             if ack is not None:
                 return web.Response(text=ack.body, status=exc.status, content_type=ack.content_type)
             return error_response(exc.status, exc.code, exc.reason)
-        ack = self.channel.acknowledge(req, stored)
+        if self.answer is not None:
+            ack = await self.answer(req, stored)
+        else:
+            ack = self.channel.acknowledge(req, stored)
         return web.Response(text=ack.body, status=ack.status, content_type=ack.content_type)
 
 

@@ -22,12 +22,14 @@ import channels
 # Email replies find their request through this module's thread finder; import it to register.
 from gateway import metrics
 from gateway.config.settings import Settings
-from gateway.intake import commands
+from gateway.intake import calls, commands
+from gateway.intake.fetches import media_fetches
 from gateway.intake.followup import FollowUps
 from gateway.intake.threads import find_thread
 from gateway.log import tracing
 from gateway.outbox import jobs
 from gateway.records import (
+    Flags,
     InboundMessage,
     Location,
     NormalizedReport,
@@ -101,6 +103,10 @@ class Router:
         cls = channels.REGISTRY.get(message.channel)
         if cls is not None and cls.kind == "receipt":
             return Handled(await commands.record_receipt(conn, message))
+        if message.call is not None:
+            # One webhook of a phone call: its report is filed by the call flow, once.
+            request_id, state = await calls.settle_step(conn, message, message.call, claimed.id)
+            return Handled(request_id, state)
         if cls is not None and cls.converses:
             handled = await self._converse(conn, message, open_now, now)
             if handled is not None:
@@ -154,7 +160,9 @@ class Router:
                 )
             )
         cls = channels.REGISTRY.get(message.channel)
-        confirm = not (cls and cls.confirms_in_ack) and not message.auto_reply
+        # A caller who asked for a text copy gets one, though the call read the number out.
+        confirms_in_ack = bool(cls and cls.confirms_in_ack) and not message.declared.text_copy
+        confirm = not confirms_in_ack and not message.auto_reply
         choices = tuple(code for code, _ in report.classification.top)
         return NewReport(request, choices, confirm, claimed.id)
 
@@ -179,7 +187,7 @@ class Router:
             attributes=dict(message.declared.attributes),
             location=report.location,
             media=report.media or message.media,
-            flags=report.flags,
+            flags=_reviewed(report.flags, message.review),
             status=Status.ACCEPTED,
         )
 
@@ -239,23 +247,11 @@ async def _add_update(
         await jobs.enqueue(conn, later, now=datetime.now(UTC))
 
 
-def media_fetches(request: ServiceRequest, first: int = 0) -> list[jobs.NewJob]:
-    """One fetch job per provider media URL of ``request``, from index ``first`` on."""
-    cls = channels.REGISTRY.get(request.channel)
-    fetcher = cls.media_fetcher if cls is not None else None
-    if fetcher is None:
-        return []
-    return [
-        jobs.NewJob(
-            jobs.FETCH,
-            fetcher,
-            f"fetch-{request.id}-{i}",
-            request.id,
-            {"url": m.url, "index": i, "content_type": m.content_type},
-        )
-        for i, m in enumerate(request.media)
-        if i >= first and m.url and not m.path
-    ]
+def _reviewed(flags: Flags, review: str) -> Flags:
+    """The flags, with staff's review asked for when the channel could not finish the report."""
+    if not review or "review" in flags.needs_follow_up:
+        return flags
+    return dataclasses.replace(flags, needs_follow_up=(*flags.needs_follow_up, "review"))
 
 
 def _precise(location: Location | None) -> Location | None:

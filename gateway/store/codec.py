@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.records import (
+    CallStep,
     Declared,
     DeliveryReceipt,
     InboundMessage,
@@ -33,6 +34,8 @@ def message_to_json(message: InboundMessage) -> dict[str, Any]:
         "thread": None if message.thread is None else _asdict(message.thread),
         "receipt": None if message.receipt is None else _asdict(message.receipt),
         "auto_reply": message.auto_reply,
+        "call": None if message.call is None else _asdict(message.call),
+        "review": message.review,
         "extra": dict(message.extra),
     }
     return data
@@ -48,7 +51,7 @@ def message_from_json(data: dict[str, Any], raw: bytes = b"") -> InboundMessage:
     if "declared" not in data:
         data = _from_strings(data)
     loc = data.get("location")
-    thread, receipt = data.get("thread"), data.get("receipt")
+    thread, receipt, call = data.get("thread"), data.get("receipt"), data.get("call")
     return InboundMessage(
         channel=data["channel"],
         provider_id=data["provider_id"],
@@ -63,6 +66,8 @@ def message_from_json(data: dict[str, Any], raw: bytes = b"") -> InboundMessage:
         thread=_thread(thread) if thread else None,
         receipt=DeliveryReceipt(**receipt) if receipt else None,
         auto_reply=data.get("auto_reply", ""),
+        call=CallStep(**call) if call else None,
+        review=data.get("review", ""),
         extra=dict(data.get("extra", {})),
     )
 

@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +29,11 @@ from gateway.store.series import ensure_series, series_or_default
 from gateway.tracking import tracking_number_for
 
 log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+# Work of one kind for every job of the batch that brought it: each job's item in, each result out.
+Bulk = Callable[[AsyncConnection, list[Any]], Awaitable[list[Any]]]
 
 RECEIVED = "received"
 UNPARSED = "unparsed"
@@ -62,7 +67,10 @@ class _Job:
     envelope: Envelope
     messages: Sequence[InboundMessage]
     error: str | None
-    done: asyncio.Future[list[Receipt]] = field(
+    # Other work that must be durable before its caller answers (a phone call's next step).
+    work: Bulk | None = None
+    item: Any = None
+    done: asyncio.Future[Any] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -95,13 +103,26 @@ class InboundWriter:
 
     async def store(self, envelope: Envelope, messages: Sequence[InboundMessage]) -> list[Receipt]:
         """Commit ``messages`` durably; returns one receipt per message, in order."""
-        return await self._submit(_Job(envelope, messages, None))
+        receipts: list[Receipt] = await self._submit(_Job(envelope, messages, None))
+        return receipts
 
     async def store_unparsed(self, envelope: Envelope, error: str) -> Receipt:
         """Keep raw bytes that could not be parsed, flagged for staff; a retry is stored once."""
-        return (await self._submit(_Job(envelope, (), error)))[0]
+        receipts: list[Receipt] = await self._submit(_Job(envelope, (), error))
+        return receipts[0]
 
-    async def _submit(self, job: _Job) -> list[Receipt]:
+    async def run(
+        self, work: Callable[[AsyncConnection, list[Item]], Awaitable[list[Result]]], item: Item
+    ) -> Result:
+        """``work`` on ``item``, committed in the next batch (one writer: SQLite has one lock).
+
+        The batch's jobs with the same ``work`` go to one call, items in order, so that it can do
+        them in a statement or two; ``work`` must be safe to run twice (a failed batch's jobs run
+        again alone)."""
+        result: Result = await self._submit(_Job(Envelope("", b"", {}, ""), (), None, work, item))
+        return result
+
+    async def _submit(self, job: _Job) -> Any:
         if self._task is None or self._task.done():
             raise RuntimeError("InboundWriter is not running")
         await self._queue.put(job)
@@ -127,9 +148,16 @@ class InboundWriter:
             if not job.done.done():
                 job.done.set_result(receipts)
 
-    async def _write_together(self, batch: list[_Job]) -> list[list[Receipt]]:
+    async def _write_together(self, batch: list[_Job]) -> list[Any]:
         async with self.engine.begin() as conn:
-            return await _insert_batch(conn, batch, self.series)
+            stores = [job for job in batch if job.work is None]
+            stored = await _insert_batch(conn, stores, self.series) if stores else []
+            results = dict(zip(map(id, stores), stored, strict=True))
+            for work in dict.fromkeys(job.work for job in batch if job.work is not None):
+                jobs = [job for job in batch if job.work == work]
+                done = await work(conn, [job.item for job in jobs])
+                results.update(zip(map(id, jobs), done, strict=True))
+            return [results[id(job)] for job in batch]
 
     async def _write_alone(self, job: _Job) -> None:
         try:
@@ -143,7 +171,9 @@ class InboundWriter:
             job.done.set_result(receipts)
 
 
-async def _insert_job(conn: AsyncConnection, job: _Job, series: int) -> list[Receipt]:
+async def _insert_job(conn: AsyncConnection, job: _Job, series: int) -> Any:
+    if job.work is not None:
+        return (await job.work(conn, [job.item]))[0]
     if job.error is not None:
         return [await insert_unparsed(conn, job.envelope, job.error, series=series)]
     return await insert_messages(conn, job.envelope, job.messages, series=series)

@@ -261,3 +261,31 @@ tracking_series = Table(
 
 # A reply to our email names our Message-ID, kept as the notify job's remote id: find it fast.
 Index("ix_outbox_remote_id", outbox.c.remote_id)
+
+# One row per phone call to the voice channel: where its flow stands and what it gathered, so
+# that any web process can answer the call's next webhook (``gateway/voice/``).
+voice_calls = Table(
+    "voice_calls",
+    metadata,
+    Column("call_sid", String(64), primary_key=True),
+    # The caller ID as Twilio gave it (E.164, or "" when withheld).
+    Column("caller", String(32), nullable=False),
+    # The flow's step, and how many answers it has given: a webhook for an older answer is a
+    # retry and gets the same answer again.
+    Column("step", String(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    # What the caller said and chose so far.
+    Column("data", JSON, nullable=False),
+    # The TwiML of the last answer, repeated to a retried webhook.
+    Column("answer", Text, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    # Set once the call's report is stored: "completed", "hangup", "stale", "transferred".
+    Column("filed_at", UtcDateTime(), nullable=True),
+    Column("outcome", String(16), nullable=True),
+    Column("tracking_number", String(16), nullable=True),
+    # Arrive on their own callbacks, possibly after the call ended.
+    Column("recording_url", Text, nullable=True),
+    Column("transcript", Text, nullable=True),
+    Index("ix_voice_calls_open", "filed_at", "updated_at"),
+)

@@ -57,7 +57,8 @@ def create_app(runtime: Runtime) -> web.Application:
     for channel in runtime.channels():
         if channel.route is None:
             continue
-        handler = WebhookHandler(channel, runtime.ingest, runtime.settings.server)
+        answer = runtime.answerer(channel)
+        handler = WebhookHandler(channel, runtime.ingest, runtime.settings.server, answer)
         for method in channel.methods:
             app.router.add_route(method, channel.route, handler.handle)
     app.router.add_get("/healthz", healthz)

@@ -42,6 +42,7 @@ class FakeTwilioApi:
             "/2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}", self._media
         )
         app.router.add_get("/cdn/{media}", self._cdn)
+        app.router.add_get("/2010-04-01/Accounts/{account}/Recordings/{recording}", self._recording)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -68,6 +69,22 @@ class FakeTwilioApi:
             return _error(404, 20404, "The requested resource was not found")
         port = request.url.port
         raise web.HTTPTemporaryRedirect(f"http://{self.cdn_host}:{port}/cdn/{media}")
+
+    def recording_url(self, recording: str) -> str:
+        """The URL Twilio would put in ``RecordingUrl`` for ``recording`` (no extension)."""
+        return f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording}"
+
+    async def _recording(self, request: web.Request) -> web.Response:
+        """A call recording; ``.mp3`` asks for MP3 (https://www.twilio.com/docs/voice/api/recording)."""
+        self.media_requests.append(request.path)
+        if not self._authorized(request):
+            return _error(401, 20003, "Authenticate")
+        name = request.match_info["recording"]
+        recording, _, extension = name.partition(".")
+        if recording not in self.media or extension != "mp3":
+            return _error(404, 20404, "The requested resource was not found")
+        content_type, body = self.media[recording]
+        return web.Response(body=body, content_type=content_type)
 
     async def _cdn(self, request: web.Request) -> web.Response:
         self.media_requests.append(request.path)
