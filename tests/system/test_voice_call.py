@@ -25,7 +25,7 @@ from gateway.cli.normalizer import build_gazetteer_file
 from tests.channels.voice_calls import DIGITS, INCOMING, ROUTE, SPEECH, form_of
 from tests.conftest import SHARED_DATA
 from tests.support import twilio_headers, write_config
-from tests.system.test_crash_recovery import Gateway, free_port
+from tests.system.process import Gateway, free_port
 
 pytestmark = pytest.mark.timeout(120)
 
