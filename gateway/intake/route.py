@@ -23,6 +23,7 @@ import channels
 from gateway import metrics
 from gateway.config.settings import Settings
 from gateway.intake import commands
+from gateway.intake.chat import ChatChanges
 from gateway.intake.followup import FollowUps
 from gateway.intake.threads import find_thread
 from gateway.outbox import jobs
@@ -82,6 +83,7 @@ class Router:
         self.normalize = normalize
         self.catalog = catalog
         self.followups = followups
+        self.chat = ChatChanges(followups, normalize)
         # The database's tracking series: a request's number is its message's, as acknowledged.
         self.series = series
 
@@ -94,6 +96,12 @@ class Router:
         if cls is not None and cls.kind == "receipt":
             return Handled(await commands.record_receipt(conn, message))
         if cls is not None and cls.converses:
+            if message.auto_reply:
+                # A bot's post or a message that is not a resident's words: never an answer.
+                return Handled(None, state="auto")
+            if message.chat is not None and message.chat.change:
+                changed = await self.chat.apply(conn, message, claimed.id, open_now, now)
+                return Handled(changed)
             handled = await self._converse(conn, message, open_now, now)
             if handled is not None:
                 return handled
