@@ -48,8 +48,6 @@ README_TABLES = {
 NOT_YET_BUILT = {
     # Twilio Programmable Voice: incoming call, Gather, recording and transcription callbacks.
     "twilio/voice_": "twilio_voice",
-    # Slack Events API, the /311 slash command and block actions.
-    "slack/": "slack",
     # X Account Activity (CRC, DMs, mentions) and the API v2 pages polled for mentions and DMs.
     "x/": "x",
 }
