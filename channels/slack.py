@@ -217,15 +217,17 @@ class Slack(Channel):
         trigger = str(payload.get("trigger_id", ""))
         if not user.get("id") or not trigger:
             raise MalformedPayload("the interaction names no user or trigger_id")
-        base = {"channel": self.name, "sender": str(user["id"]), "raw": req.body}
+        sender = str(user["id"])
         if kind == "view_submission":
             view = _mapping(payload.get("view"), "view")
             if view.get("callback_id") != FORM_CALLBACK:
                 raise MalformedPayload(f"unknown view {view.get('callback_id')!r}")
             text, declared, location, media = form_submission(view)
             return InboundMessage(
-                **base,
+                channel=self.name,
                 provider_id=f"view:{view.get('id') or trigger}",
+                sender=sender,
+                raw=req.body,
                 text=text,
                 declared=declared,
                 location=location,
@@ -234,10 +236,10 @@ class Slack(Channel):
             )
         if kind != "block_actions":
             raise MalformedPayload(f"unexpected interaction type {kind!r}")
-        return self._choice(base, trigger, payload)
+        return self._choice(req, sender, trigger, payload)
 
     def _choice(
-        self, base: Mapping[str, Any], trigger: str, payload: Mapping[str, Any]
+        self, req: WebhookRequest, sender: str, trigger: str, payload: Mapping[str, Any]
     ) -> InboundMessage:
         actions = payload.get("actions")
         if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
@@ -248,8 +250,10 @@ class Slack(Channel):
         container = container if isinstance(container, Mapping) else {}
         label = action.get("text")
         return InboundMessage(
-            **base,
+            channel=self.name,
             provider_id=f"action:{trigger}",
+            sender=sender,
+            raw=req.body,
             text=str(label.get("text", "")) if isinstance(label, Mapping) else "",
             declared=Declared(service_code=code),
             chat=ChatPlace(

@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
@@ -68,7 +69,7 @@ class SlackFront:
         self.catalog = catalog
         self.engine = engine
         self.client = AsyncWebClient(
-            token=channel.secret("bot_token"), base_url=api_base_url(), timeout=_OPEN_TIMEOUT
+            token=channel.secret("bot_token"), base_url=api_base_url(), retry_handlers=[]
         )
         self.bolt = AsyncApp(
             signing_secret=channel.secret("signing_secret"),
@@ -160,8 +161,9 @@ class SlackFront:
             language = "en"
         view = report_form(self.catalog, language)
         try:
-            await self.client.views_open(trigger_id=str(body.get("trigger_id")), view=view)
-        except (SlackApiError, TimeoutError, OSError) as exc:
+            async with asyncio.timeout(_OPEN_TIMEOUT):
+                await self.client.views_open(trigger_id=str(body.get("trigger_id")), view=view)
+        except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
             log.warning("slack.form_not_opened", extra={"error": type(exc).__name__})
             return f"The report form could not open. Type {self.channel.command} and your report."
         return None

@@ -29,6 +29,7 @@ def slack_headers(
     """The headers Slack sends with ``body``, signed with slack_sdk's own signature code."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    assert signature is not None
     kind = "application/json" if json else "application/x-www-form-urlencoded"
     return {
         "Content-Type": kind,
@@ -58,7 +59,8 @@ class FakeSlackApi:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._method)
         app.router.add_get("/files-pri/{file}/download/{name}", self._download)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A stalled answer (``hang``) must not hold the shutdown for long.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

@@ -70,7 +70,7 @@ async def test_signed_dm_becomes_a_case_file_and_a_threaded_confirmation(
             async with session.post(url, data=body, headers=slack_headers(body)) as resp:
                 assert resp.status == 200
         for _ in range(400):
-            if slack.posted and list((tmp_path / "var" / "cases").glob("*.json")):
+            if slack.posted and any((tmp_path / "var" / "cases").glob("*.json")):
                 break
             await asyncio.sleep(0.05)
     finally:
