@@ -9,9 +9,10 @@ events https://api.slack.com/apis/events-api (``message.im``, ``app_mention``, t
 https://api.slack.com/interactivity/slash-commands, ``block_actions`` and ``view_submission``
 https://api.slack.com/reference/interaction-payloads.
 
-A message is known by its team, channel and ``ts`` (Slack's own identity of a message, which a
-retried event repeats and which ``app_mention`` and ``message`` share when both are delivered);
-other events by their ``event_id``; commands and interactions by their ``trigger_id``.
+A DM or a mention is known by its team, channel and ``ts`` (Slack's own identity of a message,
+which a retried event repeats, so it is stored once, and by which a thread, an edit or a
+deletion names it); other events by their ``event_id``; commands and interactions by their
+``trigger_id``.
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ class Slack(Channel):
         parts = [say("emergency", first.language, **values)] if first.emergency else []
         if first.command is None:
             parts.append(say("received", first.language, **values))
+        if not parts:
+            # STATUS and the like are answered by DM, through the outbox.
+            return Ack("", content_type="text/plain")
         return Ack(json.dumps({"response_type": "ephemeral", "text": " ".join(parts)}))
 
     def _event(self, req: WebhookRequest) -> InboundMessage:

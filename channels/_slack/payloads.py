@@ -28,11 +28,17 @@ _MAX_FILES = 10
 
 
 def id_of(body: Mapping[str, Any]) -> str:
-    """A message's identity: team, channel and ``ts``; any other event's ``event_id``."""
+    """A message to the app (a DM, a mention) by its team, channel and ``ts``; any other event
+    by its ``event_id``. A channel's plain ``message`` event (when the app is subscribed to
+    ``message.channels`` too) repeats a mention's ``ts``: it keeps its own id, so that it
+    can never take the mention's place."""
     event = body.get("event")
     event = event if isinstance(event, Mapping) else {}
     team = body.get("team_id") or event.get("team") or ""
-    if event.get("type") in ("message", "app_mention") and event.get("ts") and event.get("channel"):
+    to_app = event.get("type") == "app_mention" or (
+        event.get("type") == "message" and event.get("channel_type") == "im"
+    )
+    if to_app and event.get("ts") and event.get("channel"):
         return f"{team}:{event['channel']}:{event['ts']}"
     event_id = body.get("event_id")
     if not event_id:

@@ -101,7 +101,7 @@ class SlackFront:
             req = await read_request(request, self.channel, self.server)
         except IngestError as exc:
             self.core.rejected(self.channel, exc)
-            return error_response(exc.status, exc.code, exc.reason)
+            return _no_retry(error_response(exc.status, exc.code, exc.reason))
         try:
             bolt_request = AsyncBoltRequest(
                 body=req.body.decode("utf-8", errors="replace"),
@@ -112,16 +112,18 @@ class SlackFront:
         except ValueError:
             # Bolt cannot route what it cannot read: the core checks the signature, keeps the
             # raw bytes for staff and names the fault (the channel's parse fails the same way).
-            return await self._unreadable(req, started)
-        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+            return _no_retry(await self._unreadable(req, started))
+        answer = await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+        return _no_retry(answer)
 
-    async def _unreadable(self, req: WebhookRequest, started: float) -> web.StreamResponse:
+    async def _unreadable(self, req: WebhookRequest, started: float) -> web.Response:
         try:
-            await self.core.take(self.channel, req, started)
+            stored = await self.core.take(self.channel, req, started)
         except IngestError as exc:
             return error_response(exc.status, exc.code, exc.reason)
-        # Parsed after all: then bolt's reader, not the body, is at fault.
-        return error_response(400, "malformed_payload", "the body could not be routed")
+        # Stored and parsed after all: it is acted on like any other, so it is acknowledged.
+        ack = self.channel.acknowledge(req, stored)
+        return web.Response(text=ack.body, status=ack.status, content_type=ack.content_type)
 
     async def _take(self, ack: Any, context: Any, body: dict[str, Any]) -> BoltResponse | None:
         """Store, then ack; a refusal is answered in the gateway's error shape, with its status."""
@@ -176,3 +178,11 @@ def _authorize_with(client: AsyncWebClient) -> Callable[..., Awaitable[Authorize
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=client.token)
 
     return authorize
+
+
+def _no_retry(response: web.Response) -> web.Response:
+    """A refusal (4xx) would be refused again: ``X-Slack-No-Retry`` tells Slack not to retry.
+    A 503 (the database could not store it) is left for Slack's retries."""
+    if 400 <= response.status < 500:
+        response.headers["X-Slack-No-Retry"] = "1"
+    return response

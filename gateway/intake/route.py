@@ -27,6 +27,7 @@ from gateway.intake.chat import ChatChanges
 from gateway.intake.followup import FollowUps
 from gateway.intake.threads import find_thread
 from gateway.outbox import jobs
+from gateway.outbox.replies import enqueue_reply
 from gateway.records import (
     InboundMessage,
     Location,
@@ -212,6 +213,11 @@ class Router:
         await jobs.enqueue(conn, deliveries, now=now)
         await jobs.enqueue(conn, [f for r in reports for f in media_fetches(r.request)], now=now)
         for r in reports:
+            if r.confirm and r.request.flags.emergency and _converses(r.request.channel):
+                # Where the acknowledgement could not say it (a Slack event), 911 comes first.
+                await enqueue_reply(
+                    conn, self.settings, r.request, "emergency", "emergency", key="1"
+                )
             if r.request.status is Status.AWAITING_INFO:
                 await self.followups.hold(conn, r.request, r.choices, now)
             elif r.confirm:
@@ -256,6 +262,11 @@ def media_fetches(request: ServiceRequest, first: int = 0) -> list[jobs.NewJob]:
         for i, m in enumerate(request.media)
         if i >= first and m.url and not m.path
     ]
+
+
+def _converses(channel: str) -> bool:
+    cls = channels.REGISTRY.get(channel)
+    return cls is not None and cls.converses
 
 
 def _precise(location: Location | None) -> Location | None:

@@ -58,7 +58,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         },
     },
     "event_bot_message": {
-        "provider_id": f"{TEAM}:C07NBR3PRT1:1760452210.118429",
+        # A channel's plain message keeps its event_id: it never takes a mention's place.
+        "provider_id": "Ev07S1YZ6J1E",
         "auto_reply": "bot_message",
     },
     "slash_command": {
@@ -207,6 +208,8 @@ async def test_malformed_is_400_with_a_reason_and_kept_for_staff(runtime: Runtim
         rows = await inbound_rows(runtime)
         assert resp.status == 400
         assert "not valid JSON" in (await resp.json())["reason"]
+        # Sending it again would not help: Slack is told not to retry.
+        assert resp.headers["X-Slack-No-Retry"] == "1"
     assert [r.state for r in rows] == ["unparsed"]
 
 

@@ -325,3 +325,16 @@ async def test_a_mention_in_the_reports_thread_joins_its_history(
     assert (await kinds(runtime, first.id))[-1] == "resident_update"
     async with runtime.engine.connect() as conn:
         assert len((await conn.execute(select(service_requests.c.id))).all()) == 1
+
+
+async def test_an_emergency_dm_is_told_to_call_911_in_its_thread(
+    runtime: Runtime, slack: FakeSlackApi
+) -> None:
+    gas = event("event_message_im.json", text="I smell gas, strong gas leak outside 15 East St")
+    async with serve(runtime) as client:
+        await send(client, runtime, "/webhooks/slack/events", gas)
+    filed = await request_of(runtime, IM_ID)
+    assert filed.flags.emergency
+    told = [p["text"] for p in slack.posted if p.get("thread_ts") == IM_TS]
+    assert "If anyone is in danger, call 911 now." in told
+    assert any(f"Tracking number {filed.tracking_number}" in t for t in told)
