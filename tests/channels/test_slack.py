@@ -237,7 +237,9 @@ async def test_ack_arrives_within_three_seconds_while_the_crm_hangs(
                     "endpoint": crm.open311_endpoint,
                     "api_key_env": "HOME",
                 },
-            }
+            },
+            # No questions (nobody to ask them): the report is filed at once.
+            "notifiers": {"slack": {"enabled": False}},
         },
     )
     runtime = Runtime(make_settings(tmp_path, sqlite_url, overrides))
