@@ -95,14 +95,15 @@ class Slack(Channel):
 
     def acknowledge(self, req: WebhookRequest, stored: Sequence[StoredMessage]) -> Ack:
         first = stored[0]
-        message = first.message
-        if message.extra.get("kind") != "command" or message.auto_reply:
+        is_command = not req.header("Content-Type").startswith(JSON_TYPE) and "command" in req.form
+        if not is_command or first.message.auto_reply:
             # Events and interactions want an empty 200; a bare /311 answers with its form.
             return Ack("", content_type="text/plain")
         say = self.context.message
         values = {"city": self.context.city_name, "tracking_number": first.tracking_number}
         parts = [say("emergency", first.language, **values)] if first.emergency else []
-        if first.command is None:
+        # An answer to our question is no new report: it gets no tracking number of its own.
+        if first.command is None and not first.continues:
             parts.append(say("received", first.language, **values))
         if not parts:
             # STATUS and the like are answered by DM, through the outbox.
@@ -139,7 +140,8 @@ class Slack(Channel):
         subtype = str(event.get("subtype", ""))
         place = chat_place(team, event)
         why = ""
-        if event.get("bot_id") or subtype == "bot_message" or event.get("user") == bot_user(body):
+        ours = bot_user(body)
+        if event.get("bot_id") or subtype == "bot_message" or (ours and event.get("user") == ours):
             why = "bot_message"
         elif subtype not in _WORDS:
             why = f"subtype {subtype}"
@@ -164,17 +166,18 @@ class Slack(Channel):
         self, req: WebhookRequest, team: str, event: Mapping[str, Any], extra: dict[str, str]
     ) -> InboundMessage:
         new = _mapping(event.get("message"), "event.message")
-        place = chat_place(team, {**new, "channel": event.get("channel")})
-        edited = ChatPlace(
-            place.conversation, place.thread, f"{team}:{event.get('channel')}:{new.get('ts')}"
-        )
+        channel = str(event.get("channel", ""))
+        place = chat_place(team, {**new, "channel": channel})
         return InboundMessage(
             channel=self.name,
-            provider_id=f"{team}:{event.get('channel')}:{event.get('ts')}",
+            provider_id=f"{team}:{channel}:{event.get('ts')}",
             sender=str(new.get("user") or new.get("bot_id") or ""),
             text=_words(str(new.get("text", ""))),
             raw=req.body,
-            chat=ChatPlace(edited.conversation, edited.thread, edited.parent_id, change="edited"),
+            # The edited message is named by its own ts; answers go to its thread.
+            chat=ChatPlace(
+                channel, place.thread, f"{team}:{channel}:{new.get('ts')}", change="edited"
+            ),
             auto_reply="bot_message" if new.get("bot_id") else "",
             extra=extra,
         )
