@@ -6,7 +6,11 @@ stored), answers ``url_verification`` and ``ssl_check``, matches each request to
 listener's ``ack`` into the answer, through ``slack_bolt.adapter.aiohttp``. Every listener's ack
 function is the same: hand the raw request to ``IngestCore.take`` (the channel verifies and
 parses, the core stores durably) and only then ack, so Slack's 200 always follows the commit.
-``AsyncApp(process_before_response=True)`` is what makes bolt wait for it.
+``AsyncApp(process_before_response=True)`` is what makes bolt wait for it. The core checks the
+signature again with the channel's own ``verify`` (slack_sdk's ``SignatureVerifier``), as it does
+for every channel; bolt's refusals are counted with the core's. The request side of the adapter
+is ours: the body is read under the gateway's size limit (413) and content types (415) first,
+and a body bolt cannot parse is handed to the core directly (400, kept for staff).
 
 A bare ``/311`` makes the one outbound call of the request path, after the store: ``views.open``
 with the command's ``trigger_id``, which Slack voids three seconds after the command, so it
@@ -37,8 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from channels import WebhookRequest
 from channels.slack import Slack
 from gateway.config.settings import ServerSettings
-from gateway.errors import IngestError
-from gateway.ingest.core import IngestCore
+from gateway.errors import BadSignature, IngestError
+from gateway.ingest.core import STORAGE_ERRORS, IngestCore
 from gateway.ingest.http import error_response, read_request
 from gateway.ingest.slack_form import report_form
 from gateway.notifiers.slack import api_base_url
@@ -114,6 +118,9 @@ class SlackFront:
             # raw bytes for staff and names the fault (the channel's parse fails the same way).
             return _no_retry(await self._unreadable(req, started))
         answer = await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+        if answer.status == 401:
+            # Bolt's refusal of the signature or of a stale timestamp, before the core saw it.
+            self.core.rejected(self.channel, BadSignature("refused by bolt's request verification"))
         return _no_retry(answer)
 
     async def _unreadable(self, req: WebhookRequest, started: float) -> web.Response:
@@ -158,8 +165,9 @@ class SlackFront:
         user = str(body.get("user_id", ""))
         try:
             language = await asyncio.wait_for(self.language_of(user), 0.5)
-        except Exception:
-            log.warning("slack.language_unknown", exc_info=True)
+        except (*STORAGE_ERRORS, TimeoutError) as exc:
+            # The form in English beats no form: the trigger will not wait.
+            log.warning("slack.language_unknown", extra={"error": type(exc).__name__})
             language = "en"
         view = report_form(self.catalog, language)
         try:
