@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import log as gateway_log
-from gateway.cli import apikeys, normalizer, queues, serve, twilio
+from gateway.cli import apikeys, normalizer, queues, serve, slack, twilio
 from gateway.cli.problems import explain, schema_problem
 from gateway.config.checks import find_problems
 from gateway.config.settings import Settings, load_settings
@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate config, catalog and environment")
     queues.add_commands(sub)
     twilio.add_commands(sub)
+    slack.add_commands(sub)
     apikeys.add_commands(sub)
     normalizer.add_commands(sub)
     return parser

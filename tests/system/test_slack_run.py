@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -65,9 +66,28 @@ async def test_signed_dm_becomes_a_case_file_and_a_threaded_confirmation(
     body = DM.read_bytes()
     try:
         await gateway.start()
+        # Signed as the README's demo signs it: ``gateway slack-sign FILE``.
+        signer = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gateway",
+            "slack-sign",
+            str(DM),
+            env=gateway.env,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await signer.communicate()
+        timestamp, signature = out.decode().split()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        }
+        # The signature is slack_sdk's own, as the test helper makes it.
+        assert signature == slack_headers(body, timestamp=int(timestamp))["X-Slack-Signature"]
         async with aiohttp.ClientSession() as session:
             url = f"http://127.0.0.1:{port}/webhooks/slack/events"
-            async with session.post(url, data=body, headers=slack_headers(body)) as resp:
+            async with session.post(url, data=body, headers=headers) as resp:
                 assert resp.status == 200
         for _ in range(400):
             if slack.posted and any((tmp_path / "var" / "cases").glob("*.json")):
