@@ -118,12 +118,19 @@ class SlackFront:
             # raw bytes for staff and names the fault (the channel's parse fails the same way).
             return _no_retry(await self._unreadable(req, started))
         answer = await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+        if answer.status >= 500:
+            # Bolt failed on a payload it did not expect, perhaps before any listener ran: the
+            # core takes the request itself (it stores a message once, however often it is
+            # handed one), so the answer is the core's and the message is kept.
+            log.warning("slack.bolt_failed", extra={"status": answer.status})
+            return _no_retry(await self._unreadable(req, started))
         if answer.status == 401:
             # Bolt's refusal of the signature or of a stale timestamp, before the core saw it.
             self.core.rejected(self.channel, BadSignature("refused by bolt's request verification"))
         return _no_retry(answer)
 
     async def _unreadable(self, req: WebhookRequest, started: float) -> web.Response:
+        """The core's own answer to a request bolt could not route."""
         try:
             stored = await self.core.take(self.channel, req, started)
         except IngestError as exc:

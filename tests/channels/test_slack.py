@@ -283,3 +283,23 @@ async def test_bare_command_acks_in_time_even_when_the_form_cannot_open(
     assert "/311" in answer["text"]  # how to report without the form
     # Stored before the attempt, kept as what it is: a request for the form, not a report.
     assert [r.message["auto_reply"] for r in rows] == ["opens the report form"]
+
+
+async def test_a_payload_bolt_fails_on_is_kept_and_answered_never_a_500(runtime: Runtime) -> None:
+    # Bolt reads ``view.type`` of every view_submission before any listener runs.
+    submission = {
+        "type": "view_submission",
+        "user": {"id": "U07ALDX4K2M"},
+        "trigger_id": "7890123459997.7254931882817.cccccccccccccccccccccccccccccccc",
+        "view": {
+            "id": "V0000003",
+            "callback_id": "report_form",
+            "state": {"values": {"description": {"description": {"value": "broken bench"}}}},
+        },
+    }
+    body = urlencode({"payload": json.dumps(submission)}).encode()
+    async with serve(runtime) as client:
+        resp = await post(client, "/webhooks/slack/interactivity", body)
+        rows = await inbound_rows(runtime)
+    assert resp.status == 200
+    assert [(r.provider_id, r.message["text"]) for r in rows] == [("view:V0000003", "broken bench")]

@@ -338,3 +338,37 @@ async def test_an_emergency_dm_is_told_to_call_911_in_its_thread(
     told = [p["text"] for p in slack.posted if p.get("thread_ts") == IM_TS]
     assert "If anyone is in danger, call 911 now." in told
     assert any(f"Tracking number {filed.tracking_number}" in t for t in told)
+
+
+async def test_an_anonymous_form_with_a_photo_is_filed_and_nobody_is_written_to(
+    runtime: Runtime, slack: FakeSlackApi, crm: FakeCrm
+) -> None:
+    slack.files = {"F07SA1GR4F1": ("image/jpeg", JPEG)}
+    photo = json.loads((FIXTURES / "event_message_im_with_file.json").read_text())["event"][
+        "files"
+    ][0]
+    values = {
+        "service": {"service": {"selected_option": {"value": "graffiti"}}},
+        "description": {"description": {"value": "tags on the wall"}},
+        "address": {"address": {"value": "Spring St & Narragansett Ave"}},
+        "photo": {"photo": {"type": "file_input", "files": [photo]}},
+        "anonymous": {"anonymous": {"selected_options": [{"value": "anonymous"}]}},
+    }
+    submission = {
+        "type": "view_submission",
+        "user": {"id": "U07CMW2P9HS"},
+        "trigger_id": "7890123459998.7254931882817.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+        "view": {
+            "id": "V0000002",
+            "type": "modal",
+            "callback_id": "report_form",
+            "state": {"values": values},
+        },
+    }
+    async with serve(runtime) as client:
+        await send(client, runtime, "/webhooks/slack/interactivity", interaction(submission))
+    filed = await request_of(runtime, "view:V0000002")
+    assert filed.reporter.anonymous and filed.reporter.address is None
+    assert filed.service_code == "graffiti" and filed.case_id in crm.cases
+    assert filed.media[0].sha256 == hashlib.sha256(JPEG).hexdigest()
+    assert slack.posted == []
