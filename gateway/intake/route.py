@@ -214,7 +214,7 @@ class Router:
         await jobs.enqueue(conn, [f for r in reports for f in media_fetches(r.request)], now=now)
         for r in reports:
             if r.confirm and r.request.flags.emergency and _converses(r.request.channel):
-                # Where the acknowledgement could not say it (a Slack event), 911 comes first.
+                # Where the acknowledgement could not say it (a Slack event), the outbox does.
                 await enqueue_reply(
                     conn, self.settings, r.request, "emergency", "emergency", key="1"
                 )
