@@ -83,7 +83,9 @@ class SlackFront:
             authorize=_authorize_with(self.client),
             ignoring_self_events_enabled=False,
             process_before_response=True,
-            logger=log,
+            # Bolt's own sentences, under a name of their own (at start it says that the token
+            # in SLACK_BOT_TOKEN is left to the client and the authorize step above).
+            logger=logging.getLogger(f"{__name__}.bolt"),
         )
 
         # Bolt hands a listener the arguments its parameters name (so not a bound method).
