@@ -104,6 +104,24 @@ class DeliveryReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatPlace:
+    """Where a chat message sits (a Slack channel and thread), so that answers join its thread."""
+
+    # Where to answer: the provider's conversation (Slack's channel id, ``C…`` or ``D…``).
+    conversation: str
+    # The thread to answer in (Slack's ``thread_ts`` of its first message); "" at top level.
+    thread: str = ""
+    # The provider id of the message this one continues: its thread's first message, or the
+    # message an edit or a deletion changes.
+    parent_id: str = ""
+    # "edited" or "deleted" (the message ``parent_id`` changed), "choice" (the resident pressed
+    # one of our buttons); "" for a new message.
+    change: str = ""
+    # The tracking number a pressed button belongs to.
+    tracking_number: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
     """One message as a channel adapter parsed it: verified, not yet understood."""
 
@@ -120,6 +138,7 @@ class InboundMessage:
     declared: Declared = Declared()
     thread: MailThread | None = None
     receipt: DeliveryReceipt | None = None
+    chat: ChatPlace | None = None
     # Why a machine sent this (a bounce, an out-of-office); "" when a person wrote it.
     auto_reply: str = ""
     # A step of a phone call, which the intake files no request for (the call flow does).
@@ -280,6 +299,8 @@ class Notification:
     subject: str | None = None
     # Channel details a reply needs: the number to send from, the email thread's Message-IDs.
     thread: Mapping[str, str] = field(default_factory=dict)
+    # (service code, name) pairs a question offers, for a notifier that shows them as buttons.
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 # The gateway's own mail carries this header and Message-IDs starting with this prefix, so that

@@ -11,6 +11,7 @@ import phonenumbers
 from gateway.records import InboundMessage, Reporter
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE_CHARS = re.compile(r"[+\d\s().-]+(?:\s*(?:ext\.?|x)\s*\d+)?", re.IGNORECASE)
 # Provider address schemes that wrap a phone number ("whatsapp:+14015550172").
 PHONE_SCHEMES = ("whatsapp:", "sms:", "tel:", "messenger:")
 
@@ -47,7 +48,7 @@ def build_reporter(message: InboundMessage, language: str, region: str = "US") -
         return Reporter(anonymous=True, language=language)
     sender = message.sender.strip()
     email = normalize_email(sender) if "@" in sender else None
-    phone = None if email else normalize_phone(sender, region)
+    phone = normalize_phone(sender, region) if not email and _phone_like(sender) else None
     # A form gives the phone beside the email it answers by; keep both, for the history.
     given_phone = declared.phone
     phone = phone or (normalize_phone(given_phone, region) if given_phone else None)
@@ -58,6 +59,15 @@ def build_reporter(message: InboundMessage, language: str, region: str = "US") -
         address=_reply_address(sender, phone, email),
         language=language,
     )
+
+
+def _phone_like(sender: str) -> bool:
+    """Only digits and dialling punctuation after a scheme: a chat user id such as Slack's
+    ``U2147483697`` is an address of its own, though libphonenumber would read a number in it."""
+    value = sender.lower()
+    for scheme in PHONE_SCHEMES:
+        value = value.removeprefix(scheme)
+    return bool(_PHONE_CHARS.fullmatch(value))
 
 
 def _reply_address(sender: str, phone: str | None, email: str | None) -> str | None:

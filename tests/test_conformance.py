@@ -46,8 +46,6 @@ README_TABLES = {
 # prefix under the fixtures folder (a provider folder, or a provider's file-name prefix) -> the
 # channel that will replay them. Remove an entry when its channel lands with its tests.
 NOT_YET_BUILT = {
-    # Slack Events API, the /311 slash command and block actions.
-    "slack/": "slack",
     # X Account Activity (CRC, DMs, mentions) and the API v2 pages polled for mentions and DMs.
     "x/": "x",
 }

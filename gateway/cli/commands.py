@@ -35,6 +35,7 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate config, catalog and environment")
     _queues(sub)
     _twilio(sub)
+    _slack(sub)
     _api_keys(sub)
     _normalizer(sub)
     return parser
@@ -106,6 +107,16 @@ def _twilio(sub: SubParsers) -> None:
     parser.add_argument("--url", required=True, help="the exact URL the request is posted to")
     parser.add_argument("body", type=Path, help="a urlencoded body, e.g. a shared fixture")
     parser.set_defaults(handler="gateway.cli.twilio:sign", standalone=True)
+
+
+def _slack(sub: SubParsers) -> None:
+    parser = sub.add_parser(
+        "slack-sign",
+        help="print a timestamp and the X-Slack-Signature for a body "
+        "(secret from SLACK_SIGNING_SECRET)",
+    )
+    parser.add_argument("body", type=Path, help="the exact body bytes, e.g. a shared fixture")
+    parser.set_defaults(handler="gateway.cli.slack:sign", standalone=True)
 
 
 def _api_keys(sub: SubParsers) -> None:

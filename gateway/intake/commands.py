@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.config.settings import Settings
 from gateway.log import mask_address
 from gateway.outbox import jobs
-from gateway.outbox.replies import enqueue_notification, reply_notifier
+from gateway.outbox.replies import chat_thread, enqueue_notification, reply_notifier
 from gateway.records import InboundMessage, Notification, ServiceRequest
 from gateway.store import contacts, requests
 from normalizer.commands import Command
@@ -59,6 +59,8 @@ async def _answer_status(
         body=body,
         purpose="status",
         request_id=request.id if request else None,
+        # In a chat, the answer joins the thread the question was asked in.
+        thread=chat_thread(message.chat) if message.chat is not None else {},
     )
     # One answer per STATUS message, however often its webhook is retried.
     await enqueue_notification(conn, note, key=f"status-{message.provider_id}")

@@ -91,7 +91,7 @@ class FollowUps:
             await conversations.close(conn, conversation.channel, conversation.address)
             return
         if conversation.awaiting == "service":
-            request = self._chosen(request, message.text, conversation.choices)
+            request = self._chosen(request, message, conversation.choices)
         else:
             place = located or dataclasses.replace(ANSWERED_PLACE, address=message.text.strip())
             request = _with(request, location=place, drop="location")
@@ -145,20 +145,39 @@ class FollowUps:
             status=Status.AWAITING_INFO.value,
             detail={"awaiting": awaiting, "choices": list(choices)},
         )
-        values = {"choices": self._numbered(choices, request.reporter.language)} if choices else {}
+        language = request.reporter.language
+        values = {"choices": self._numbered(choices, language)} if choices else {}
+        offer = [(c, self._name(c, language)) for c in choices]
         await enqueue_reply(
-            conn, self.settings, request, "question", f"ask_{awaiting}", key=awaiting, **values
+            conn,
+            self.settings,
+            request,
+            "question",
+            f"ask_{awaiting}",
+            key=awaiting,
+            offer=offer,
+            **values,
         )
 
+    def _name(self, code: str, language: str) -> str:
+        return self.catalog[code].name(language) if code in self.catalog else code
+
     def _numbered(self, choices: Sequence[str], language: str) -> str:
-        names = [self.catalog[c].name(language) if c in self.catalog else c for c in choices]
+        names = [self._name(c, language) for c in choices]
         return ", ".join(f"{i} {name}" for i, name in enumerate(names, start=1))
 
-    def _chosen(self, request: ServiceRequest, text: str, choices: Sequence[str]) -> ServiceRequest:
-        """The service the resident picked by number; the classifier's guess otherwise."""
-        answer = text.strip().rstrip(".")
-        if answer.isdigit() and 1 <= int(answer) <= len(choices):
+    def _chosen(
+        self, request: ServiceRequest, message: InboundMessage, choices: Sequence[str]
+    ) -> ServiceRequest:
+        """The service the resident picked by number (or by button, where the channel has
+        them); the classifier's guess otherwise."""
+        answer = message.text.strip().rstrip(".")
+        code = ""
+        if message.declared.service_code in choices:
+            code = message.declared.service_code
+        elif answer.isdigit() and 1 <= int(answer) <= len(choices):
             code = choices[int(answer) - 1]
+        if code:
             service = self.catalog.get(code)
             name = service.name(request.reporter.language) if service else code
             request = dataclasses.replace(

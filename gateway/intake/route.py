@@ -23,11 +23,13 @@ import channels
 from gateway import metrics
 from gateway.config.settings import Settings
 from gateway.intake import calls, commands
+from gateway.intake.chat import ChatChanges
 from gateway.intake.fetches import media_fetches
 from gateway.intake.followup import FollowUps
 from gateway.intake.threads import find_thread
 from gateway.log import tracing
 from gateway.outbox import jobs
+from gateway.outbox.replies import enqueue_reply
 from gateway.records import (
     Flags,
     InboundMessage,
@@ -85,6 +87,7 @@ class Router:
         self.normalize = normalize
         self.catalog = catalog
         self.followups = followups
+        self.chat = ChatChanges(followups, normalize)
         # The database's tracking series: a request's number is its message's, as acknowledged.
         self.series = series
 
@@ -108,6 +111,12 @@ class Router:
             request_id, state = await calls.settle_step(conn, message, message.call, claimed.id)
             return Handled(request_id, state)
         if cls is not None and cls.converses:
+            if message.auto_reply:
+                # A bot's post or a message that is not a resident's words: never an answer.
+                return Handled(None, state="auto")
+            if message.chat is not None and message.chat.change:
+                changed = await self.chat.apply(conn, message, claimed.id, open_now, now)
+                return Handled(changed)
             handled = await self._converse(conn, message, open_now, now)
             if handled is not None:
                 return handled
@@ -220,6 +229,11 @@ class Router:
         await jobs.enqueue(conn, deliveries, now=now)
         await jobs.enqueue(conn, [f for r in reports for f in media_fetches(r.request)], now=now)
         for r in reports:
+            if r.confirm and r.request.flags.emergency and _converses(r.request.channel):
+                # Where the acknowledgement could not say it (a Slack event), the outbox does.
+                await enqueue_reply(
+                    conn, self.settings, r.request, "emergency", "emergency", key="1"
+                )
             if r.request.status is Status.AWAITING_INFO:
                 await self.followups.hold(conn, r.request, r.choices, now)
             elif r.confirm:
@@ -252,6 +266,11 @@ def _reviewed(flags: Flags, review: str) -> Flags:
     if not review or "review" in flags.needs_follow_up:
         return flags
     return dataclasses.replace(flags, needs_follow_up=(*flags.needs_follow_up, "review"))
+
+
+def _converses(channel: str) -> bool:
+    cls = channels.REGISTRY.get(channel)
+    return cls is not None and cls.converses
 
 
 def _precise(location: Location | None) -> Location | None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.outbox import jobs
 from gateway.records import InboundMessage
 from gateway.store import requests
+from gateway.store.received import request_of_message
 
 ThreadFinder = Callable[[AsyncConnection, InboundMessage], Awaitable[str | None]]
 
@@ -36,7 +37,15 @@ async def find_email_thread(conn: AsyncConnection, message: InboundMessage) -> s
     return None
 
 
-FINDERS: tuple[ThreadFinder, ...] = (find_email_thread,)
+async def find_chat_thread(conn: AsyncConnection, message: InboundMessage) -> str | None:
+    """The request a chat message continues: the one its thread's first message made."""
+    chat = message.chat
+    if chat is None or not chat.parent_id:
+        return None
+    return await request_of_message(conn, message.channel, chat.parent_id)
+
+
+FINDERS: tuple[ThreadFinder, ...] = (find_email_thread, find_chat_thread)
 
 
 async def find_thread(conn: AsyncConnection, message: InboundMessage) -> str | None:

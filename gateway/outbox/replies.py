@@ -8,6 +8,7 @@ so a provider outage delays it but loses none. Anonymous reporters are never con
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import channels
 from gateway.config.settings import Settings
 from gateway.outbox import jobs
-from gateway.records import Notification, ServiceRequest
+from gateway.records import ChatPlace, Notification, ServiceRequest
 from gateway.store.codec import notification_to_json
 from gateway.store.received import original_message
 
@@ -65,31 +66,46 @@ async def enqueue_reply(
     template: str,
     *,
     key: str,
+    offer: Sequence[tuple[str, str]] = (),
     **values: object,
 ) -> bool:
-    """Queue a reply in the caller's transaction; ``key`` makes it once-only. True if queued."""
+    """Queue a reply in the caller's transaction; ``key`` makes it once-only. True if queued.
+
+    ``offer``: the (service code, name) choices a question offers, for buttons where the
+    channel has them."""
     note = reply_to(settings, request, purpose, template, **values)
     if note is None:
         return False
     thread = {**note.thread, **await _thread(conn, request, mail=note.channel == "email")}
-    note = dataclasses.replace(note, thread=thread)
+    note = dataclasses.replace(note, thread=thread, choices=tuple(offer))
     await enqueue_notification(conn, note, key=f"{purpose}-{request.id}-{key}")
     return True
 
 
 async def _thread(conn: AsyncConnection, request: ServiceRequest, *, mail: bool) -> dict[str, str]:
-    """What a reply needs to join the resident's own thread: their subject and references,
-    read from their original message for an email reply only (a text has neither)."""
+    """What a reply needs to join the resident's own thread, read from their original message:
+    an email's subject and references, a chat message's conversation and thread (a text has
+    neither)."""
     thread = {"tracking_number": request.tracking_number, "language": request.reporter.language}
-    if not mail:
-        return thread
     original = await original_message(conn, request.channel, request.channel_message_id)
     if original is None:
+        return thread
+    if original.chat is not None:
+        thread |= chat_thread(original.chat)
+    if not mail:
         return thread
     if original.subject:
         thread["subject"] = original.subject
     if original.thread is not None and original.thread.references:
         thread["references"] = " ".join(original.thread.references)
+    return thread
+
+
+def chat_thread(place: ChatPlace) -> dict[str, str]:
+    """Where an answer to a chat message goes: its conversation, in its thread."""
+    thread = {"conversation": place.conversation}
+    if place.thread:
+        thread["thread_ts"] = place.thread
     return thread
 
 

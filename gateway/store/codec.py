@@ -9,6 +9,7 @@ from typing import Any
 
 from gateway.records import (
     CallStep,
+    ChatPlace,
     Declared,
     DeliveryReceipt,
     InboundMessage,
@@ -33,6 +34,7 @@ def message_to_json(message: InboundMessage) -> dict[str, Any]:
         "declared": _asdict(message.declared),
         "thread": None if message.thread is None else _asdict(message.thread),
         "receipt": None if message.receipt is None else _asdict(message.receipt),
+        "chat": None if message.chat is None else _asdict(message.chat),
         "auto_reply": message.auto_reply,
         "call": None if message.call is None else _asdict(message.call),
         "review": message.review,
@@ -51,7 +53,8 @@ def message_from_json(data: dict[str, Any], raw: bytes = b"") -> InboundMessage:
     if "declared" not in data:
         data = _from_strings(data)
     loc = data.get("location")
-    thread, receipt, call = data.get("thread"), data.get("receipt"), data.get("call")
+    thread, receipt = data.get("thread"), data.get("receipt")
+    call, chat = data.get("call"), data.get("chat")
     return InboundMessage(
         channel=data["channel"],
         provider_id=data["provider_id"],
@@ -65,6 +68,7 @@ def message_from_json(data: dict[str, Any], raw: bytes = b"") -> InboundMessage:
         declared=Declared(**data.get("declared") or {}),
         thread=_thread(thread) if thread else None,
         receipt=DeliveryReceipt(**receipt) if receipt else None,
+        chat=ChatPlace(**chat) if chat else None,
         auto_reply=data.get("auto_reply", ""),
         call=CallStep(**call) if call else None,
         review=data.get("review", ""),
@@ -117,9 +121,11 @@ def notification_to_json(note: Notification) -> dict[str, Any]:
         "request_id": note.request_id,
         "subject": note.subject,
         "thread": dict(note.thread),
+        "choices": [list(choice) for choice in note.choices],
     }
 
 
 def notification_from_json(data: dict[str, Any]) -> Notification:
     """The notification an outbox job carries."""
-    return Notification(**{**data, "thread": dict(data.get("thread") or {})})
+    choices = tuple((str(code), str(name)) for code, name in data.get("choices") or ())
+    return Notification(**{**data, "thread": dict(data.get("thread") or {}), "choices": choices})

@@ -125,6 +125,13 @@ async def original_message(
     return message_from_json(data) if data else None
 
 
+async def request_of_message(conn: AsyncConnection, channel: str, provider_id: str) -> str | None:
+    """The request a stored message made or joined, once the intake has settled it."""
+    c = inbound_messages.c
+    query = select(c.request_id).where(c.channel == channel, c.provider_id == provider_id)
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
 async def list_inbound(
     engine: AsyncEngine, *, flagged_only: bool = False, limit: int = 100
 ) -> list[InboundSummary]:

@@ -12,10 +12,12 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from channels.slack import Slack
 from gateway import metrics
 from gateway import notifiers as notifier_registry
 from gateway.errors import IngestError
 from gateway.ingest.http import WebhookHandler, error_response
+from gateway.ingest.slack import SlackFront
 from gateway.media import MediaFiles
 from gateway.outbox import jobs
 from gateway.runtime import Runtime
@@ -55,6 +57,12 @@ def create_app(runtime: Runtime) -> web.Application:
     )
     app[RUNTIME] = runtime
     for channel in runtime.channels():
+        if isinstance(channel, Slack):
+            catalog = list(runtime.catalog.values())
+            front = SlackFront(
+                channel, runtime.ingest, runtime.settings.server, catalog, runtime.engine
+            )
+            front.add_routes(app)
         if channel.route is None:
             continue
         answer = runtime.answerer(channel)

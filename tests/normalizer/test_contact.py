@@ -71,3 +71,10 @@ def test_anonymous_reporter_carries_no_contact() -> None:
     reporter = build_reporter(message, "en")
     assert reporter.anonymous
     assert (reporter.name, reporter.phone, reporter.email, reporter.address) == (None,) * 4
+
+
+def test_a_chat_user_id_is_an_address_not_a_phone() -> None:
+    # libphonenumber reads +12147483697 in Slack's classic example user id.
+    assert normalize_phone("U2147483697", "US") == "+12147483697"
+    reporter = build_reporter(InboundMessage("slack", "T1:D1:1.0", "U2147483697", "hi"), "en")
+    assert (reporter.phone, reporter.address) == (None, "U2147483697")
