@@ -50,8 +50,6 @@ NOT_YET_BUILT = {
     "twilio/voice_": "twilio_voice",
     # Slack Events API, the /311 slash command and block actions.
     "slack/": "slack",
-    # X Account Activity (CRC, DMs, mentions) and the API v2 pages polled for mentions and DMs.
-    "x/": "x",
 }
 # Not fixtures: the folders' documentation and the identifiers shared by their files.
 NOT_FIXTURES = {"README.md", "_ids.json"}
