@@ -31,6 +31,7 @@ from gateway.fetchers import Fetcher
 from gateway.housekeeping import sweep_forever
 from gateway.ingest.core import IngestCore
 from gateway.ingest.triage import Triager
+from gateway.ingest.x_poller import XPoller
 from gateway.intake.followup import FollowUps
 from gateway.intake.route import Normalize, Router
 from gateway.intake.worker import IntakeWorker
@@ -69,6 +70,7 @@ class Runtime:
         self._fetchers: dict[str, Fetcher] | None = None
         self.waiting_cache = conversations.WaitingCache(self.engine)
         self._notifiers_checked = False
+        self._x_poller: XPoller | None = None
 
     @cached_property
     def catalog(self) -> Mapping[str, Service]:
@@ -202,7 +204,12 @@ class Runtime:
             await ensure_series(self.engine, self.tracking_series)
             await self.warn_waiting_notifiers()
             outbox = self.settings.outbox
+            poller = self.x_poller()
+            if poller is not None:
+                # Polled pages are stored by this process's writer, as the web's webhooks are.
+                await self.writer.start()
             tasks = [
+                *([poller.run_forever()] if poller is not None else []),
                 self.intake_worker().run_forever(self.intake_wake, outbox.poll_interval_seconds),
                 self.outbox_worker().run_forever(),
                 StatusSync(self.engine, self.connectors(), self.settings).run_forever(
@@ -211,6 +218,14 @@ class Runtime:
                 sweep_forever(self.engine, timedelta(seconds=self.rate_window_seconds)),
             ]
             await asyncio.gather(*tasks)
+
+    def x_poller(self) -> XPoller | None:
+        """The X poller, when ``[channels.x]`` is enabled in polling mode; built once."""
+        if self._x_poller is None:
+            for channel in self.channels():
+                if channel.name == "x" and channel.options.get("mode") == "polling":
+                    self._x_poller = XPoller(channel, self.ingest, self.engine)
+        return self._x_poller
 
     async def warn_waiting_notifiers(self) -> None:
         """At start (web or worker, once per process): a warning per notifier that is off while
@@ -236,6 +251,8 @@ class Runtime:
             await notifier.close()
         for fetcher in (self._fetchers or {}).values():
             await fetcher.close()
+        if self._x_poller is not None:
+            await self._x_poller.close()
         await self.engine.dispose()
 
 
