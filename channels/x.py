@@ -22,15 +22,17 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+from collections.abc import Mapping
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from channels import Ack, Channel, WebhookRequest, register
 from channels._x.activity import parse_activity
 from channels._x.pages import parse_dm_events, parse_mentions
-from gateway.errors import BadSignature, MalformedPayload
-from gateway.plugin import EnvVar, Number, Text, Whole, table_keys
+from gateway.errors import BadSignature, ConfigError, MalformedPayload
+from gateway.plugin import EnvVar, Key, Number, Text, Whole, table_keys
 from gateway.records import InboundMessage
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
@@ -77,6 +79,30 @@ class X(Channel):
         max_results=Whole(100, minimum=5, maximum=100),
         max_pages=Whole(10),
     )
+
+    @classmethod
+    def validate(
+        cls,
+        options: Mapping[str, Any],
+        env: Mapping[str, str] | None = None,
+        *,
+        keys: Mapping[str, Key] | None = None,
+    ) -> list[ConfigError]:
+        """As any channel's, and polling needs the account's id and a way to read both sources:
+        the bearer token or the user context for mentions, the user context for DMs."""
+        env = os.environ if env is None else env
+        problems = super().validate(options, env, keys=keys)
+        if options.get("mode") != "polling":
+            return problems
+        path = f"{cls.section}.{cls.name}"
+        if not options.get("user_id"):
+            problems.append(ConfigError(f"{path}.user_id", "is required to poll"))
+        declared = cls.table(keys).keys
+        for key in ("consumer_key_env", "access_token_env", "access_token_secret_env"):
+            name = str(options.get(key) or declared[key].default)
+            if not env.get(name):
+                problems.append(ConfigError(f"{path}.{key}", f"{name} must be set to poll"))
+        return problems
 
     @cached_property
     def consumer_secret(self) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from channels import WebhookRequest
+from channels.x import X as XChannel
 from channels.x import XPage, sign
 from gateway.runtime import Runtime
 from tests.channels.conftest import inbound_rows
@@ -242,3 +243,15 @@ async def test_a_polled_mention_page_is_parsed_by_tweepy_and_the_mention_deduped
     answer = by_id["1978091217220534505"]
     assert answer["text"].startswith("it's at the corner of Spring St and Memorial Blvd")
     assert answer["thread"]["references"] == ["1978084053349303281"]
+
+
+def test_polling_needs_the_account_and_its_user_context() -> None:
+    options = {"mode": "polling", "consumer_secret_env": "X_CONSUMER_SECRET"}
+    env = {"X_CONSUMER_SECRET": SECRET}
+    problems = {p.path: p.message for p in XChannel.validate(options, env)}
+    assert problems["channels.x.user_id"] == "is required to poll"
+    assert "X_ACCESS_TOKEN must be set to poll" in problems["channels.x.access_token_env"]
+    webhook = XChannel.validate({**options, "mode": "webhook"}, env)
+    assert webhook == []
+    wrong = XChannel.validate({**options, "mode": "push"}, env)
+    assert [p.path for p in wrong] == ["channels.x.mode"]

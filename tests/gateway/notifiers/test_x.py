@@ -178,3 +178,45 @@ async def test_a_mention_with_personal_data_is_answered_in_public_without_any(
     assert not PHONE.search(text) and not EMAIL.search(text)
     for private in ("Caswell", "Sam", "pothole", "sam.rider"):
         assert private.lower() not in text.lower()
+
+
+async def test_a_dm_conversation_asks_answers_status_and_honours_stop(
+    tmp_path: Path, sqlite_url: str, x_api: FakeXApi
+) -> None:
+    overrides = {
+        **folder_only(tmp_path),
+        "channels": {"x": {"enabled": True, "user_id": IDS["city_user_id"]}},
+        "notifiers": {"x": {"enabled": True}},
+    }
+    runtime = Runtime(make_settings(tmp_path, sqlite_url, overrides))
+    report = json.loads((X / "account_activity_dm.json").read_text())
+    resident = report["direct_message_events"][0]["message_create"]["sender_id"]
+
+    def dm(event_id: str, text: str) -> bytes:
+        payload = json.loads(json.dumps(report))
+        event = payload["direct_message_events"][0]
+        event["id"], event["message_create"]["message_data"]["text"] = event_id, text
+        return json.dumps(payload).encode()
+
+    async with serve(runtime) as client:
+        for body in (
+            (X / "account_activity_dm.json").read_bytes(),
+            dm("1978095243752374999", "STATUS"),
+            dm("1978095243752375000", "STOP"),
+            dm("1978095243752375001", "25 Caswell Ave"),
+        ):
+            headers = {
+                "Content-Type": "application/json",
+                "x-twitter-webhooks-signature": sign(IDS["consumer_secret_for_tests"], body),
+            }
+            assert (await client.post("/webhooks/x", data=body, headers=headers)).status == 200
+            await runtime.intake_worker().run_once()
+            await runtime.outbox_worker().run_once()
+    texts = [d["text"] for d in x_api.dms if d["to"] == resident]
+    # The question (no gazetteer knows Caswell Ave), the STATUS answer; after STOP, nothing: the
+    # answer still completes the request, its reply is suppressed.
+    assert texts[0] == runtime.settings.message("ask_location")
+    assert texts[1].startswith("Report ") and "waiting for more information" in texts[1]
+    assert len(texts) == 2
+    assert x_api.posts == []
+    assert list((tmp_path / "cases").glob("*.json"))
