@@ -8,7 +8,8 @@ another host, for testing.
 
 A public reply never carries personal data or a description: it is the city's own short text
 with the tracking number and an invitation to DM (``public_reply``, ``public_status``), or a
-follow-up question, which names no one. Everything else goes by DM.
+follow-up question, which names no one (with the tracking number, since X refuses a post that
+repeats an earlier one). Everything else goes by DM.
 """
 
 from __future__ import annotations
@@ -118,8 +119,11 @@ class XNotifier(Notifier):
 
     def public_text(self, note: Notification) -> str:
         """What may be said in public: a question as asked, else the city's own short text."""
+        number = note.thread.get("tracking_number", "")
         if note.purpose == "question":
-            return note.body[:MAX_POST]
+            # X refuses a post whose text repeats an earlier one: the number makes each unique.
+            ref = f" ({number})" if number else ""
+            return note.body[: MAX_POST - len(ref)] + ref
         language = note.thread.get("language", "en")
         key, defaults = (
             ("public_status", PUBLIC_STATUS)
@@ -128,7 +132,7 @@ class XNotifier(Notifier):
         )
         texts = {**defaults, **dict(self.options.get(key) or {})}
         template = str(texts.get(language) or texts["en"])
-        return template.replace("{tracking_number}", note.thread["tracking_number"])[:MAX_POST]
+        return template.replace("{tracking_number}", number)[:MAX_POST]
 
     async def close(self) -> None:
         if self.api is not None:

@@ -182,7 +182,8 @@ async def test_a_reply_in_the_conversation_answers_the_citys_question(
     under_pothole = [
         p for p in x_api.posts if p["reply"]["in_reply_to_tweet_id"] == pothole.channel_message_id
     ]
-    assert under_pothole[0]["text"] == runtime.settings.message("ask_location")
+    question = f"{runtime.settings.message('ask_location')} ({pothole.tracking_number})"
+    assert under_pothole[0]["text"] == question
     assert any(pothole.tracking_number in p["text"] for p in under_pothole[1:])
 
 

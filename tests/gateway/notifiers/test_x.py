@@ -89,10 +89,12 @@ async def test_a_public_reply_follows_the_residents_language_and_the_citys_text(
     assert x_api.posts[1]["text"] == "Got it: K7M2QX. DM us."
 
 
-async def test_a_question_is_posted_as_asked(x_api: FakeXApi, make_notifier: MakeNotifier) -> None:
+async def test_a_question_is_posted_as_asked_with_its_number(
+    x_api: FakeXApi, make_notifier: MakeNotifier
+) -> None:
     ask = "Where is it? Reply with an address or the nearest cross streets."
     await make_notifier().send(note("post:1312", "question", ask, **THREAD), "k")
-    assert x_api.posts[0]["text"] == ask
+    assert x_api.posts[0]["text"] == f"{ask} (K7M2QX)"
 
 
 async def test_a_dm_resident_is_answered_by_dm_with_the_whole_message(
