@@ -109,6 +109,7 @@ class Channel(Plugin):
     may_hold_nothing: ClassVar[bool] = False
     # True when a message's ``thread.references`` name the provider id of the post its
     # conversation started with (X's ``conversation_id``), which made the request it continues.
+    # Such threads are public: only the request's own reporter continues it.
     threads_by_first_post: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any], context: ChannelContext) -> None:

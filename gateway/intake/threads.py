@@ -57,5 +57,15 @@ async def find_thread(conn: AsyncConnection, message: InboundMessage) -> str | N
     for finder in FINDERS:
         request_id = await finder(conn, message)
         if request_id is not None:
-            return request_id
+            return request_id if await _may_continue(conn, message, request_id) else None
     return None
+
+
+async def _may_continue(conn: AsyncConnection, message: InboundMessage, request_id: str) -> bool:
+    """Anyone may reply in a public conversation (X): there only the request's own reporter
+    continues it; a neighbour's reply is a report of their own."""
+    cls = channels.REGISTRY.get(message.channel)
+    if cls is None or not cls.threads_by_first_post:
+        return True
+    request = await requests.get_request(conn, request_id)
+    return request is not None and request.reporter.address == message.sender

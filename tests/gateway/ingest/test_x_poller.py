@@ -212,3 +212,26 @@ async def test_a_post_in_another_conversation_is_a_new_report_not_the_answer(
         await runtime.close()
     assert made[original["id"]].status == "awaiting_info"
     assert elsewhere["id"] in made
+
+
+async def test_a_neighbours_reply_in_the_conversation_is_their_own_report(
+    tmp_path: Path, database_url: str, x_api: FakeXApi
+) -> None:
+    original, answer = MENTIONS_PAGE["data"][3], MENTIONS_PAGE["data"][0]
+    neighbour = {**answer, "id": "1978091217220534600", "author_id": "1577301845611823104"}
+    x_api.mentions = [original]
+    runtime = gateway(tmp_path, database_url, x={"enabled": True})
+    try:
+        poller = await polled(runtime)
+        await poller.run_once()
+        await runtime.intake_worker().run_once()
+        x_api.mentions.insert(0, neighbour)
+        await poller.run_once()
+        await runtime.intake_worker().run_once()
+        async with runtime.engine.connect() as conn:
+            made = {r.channel_message_id: r for r in await conn.execute(select(service_requests))}
+    finally:
+        await runtime.writer.stop()
+        await runtime.close()
+    assert made[original["id"]].status == "awaiting_info"
+    assert made[neighbour["id"]].reporter_address == "post:1577301845611823104"
