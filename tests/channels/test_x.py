@@ -255,3 +255,11 @@ def test_polling_needs_the_account_and_its_user_context() -> None:
     assert webhook == []
     wrong = XChannel.validate({**options, "mode": "push"}, env)
     assert [p.path for p in wrong] == ["channels.x.mode"]
+
+
+async def test_openapi_describes_the_crc_get_apart_from_the_post(runtime: Runtime) -> None:
+    async with serve(runtime) as client:
+        spec = await (await client.get("/openapi.json")).json()
+    route = spec["paths"]["/webhooks/x"]
+    assert "requestBody" not in route["get"] and "CRC" in route["get"]["summary"]
+    assert "application/json" in route["post"]["requestBody"]["content"]
