@@ -40,6 +40,8 @@ class Messenger(Channel):
     reply_via = "messenger"
     converses = True
     may_hold_nothing = True
+    # Meta's attachment URLs expire: photos are copied at once.
+    media_fetcher = "messenger_media"
     known_options = table_keys(
         # The city's Page id, for the operator's reference (events name it as the recipient).
         page_id=Text(),
