@@ -106,6 +106,14 @@ class Channel(Plugin):
     # The part of the gateway that answers each stored webhook with what it works out then (a
     # phone call's next prompt: "call_flow"); None: ``acknowledge`` answers.
     answered_by: ClassVar[str | None] = None
+    # True when a verified request may hold nothing for the gateway (X's Account Activity sends
+    # likes and follows, Meta sends read receipts and our own messages' echoes): it is answered
+    # and nothing is stored. False: an empty parse is malformed (400, kept for staff).
+    may_hold_nothing: ClassVar[bool] = False
+    # True when a message's ``thread.references`` name the provider id of the post its
+    # conversation started with (X's ``conversation_id``), which made the request it continues.
+    # Such threads are public: only the request's own reporter continues it.
+    threads_by_first_post: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any], context: ChannelContext) -> None:
         super().__init__(options)
@@ -123,6 +131,11 @@ class Channel(Plugin):
     def parse(self, req: WebhookRequest) -> list[InboundMessage]:
         """The messages in ``req``; raise ``MalformedPayload`` with a reason when there are none."""
         raise NotImplementedError
+
+    def challenge(self, req: WebhookRequest) -> Ack:
+        """Answer the provider's ``GET`` that proves we own the URL (X's CRC, Meta's
+        ``hub.challenge``); nothing is stored. Raise ``BadSignature`` or ``MalformedPayload``."""
+        raise MalformedPayload(f"{self.name} answers no GET")
 
     def replay_token(self, req: WebhookRequest) -> str | None:
         """A one-time token the signature covers (Mailgun's), checked against replays; None."""

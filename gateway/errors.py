@@ -77,6 +77,12 @@ class PermanentDeliveryError(DeliveryError):
     """Retrying cannot help (400, 401, 403, 404, 422): the job is dead at once, with the reason."""
 
 
+class OutsideReplyWindow(PermanentDeliveryError):
+    """The provider lets the gateway message this resident only for a while after they last
+    wrote (Meta's 24-hour window): the message is kept for staff, dead, not sent. Not a fault of
+    the notifier's lane, so it does not trip its circuit breaker."""
+
+
 class ConfigError(GatewayError):
     """A configuration value is wrong; ``path`` is the exact key, e.g. ``server.port``."""
 

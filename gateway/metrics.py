@@ -7,7 +7,8 @@ from prometheus_client import Counter, Gauge, Histogram
 INBOUND = Counter(
     "gateway_inbound_total",
     "Messages received on every way in (webhooks, SMTP, the web form, the Open311 POST), by "
-    "channel and outcome: stored, duplicate, or the error code it was refused with.",
+    "channel and outcome: stored, duplicate, ignored (nothing for the gateway), or the error "
+    "code it was refused with.",
     ["channel", "outcome"],
 )
 ACK_SECONDS = Histogram(

@@ -33,6 +33,7 @@ from gateway.housekeeping import sweep_forever
 from gateway.ingest.core import IngestCore
 from gateway.ingest.http import Answer
 from gateway.ingest.triage import Triager
+from gateway.ingest.x_poller import XPoller
 from gateway.intake.followup import FollowUps
 from gateway.intake.route import Normalize, Router
 from gateway.intake.worker import IntakeWorker
@@ -74,6 +75,7 @@ class Runtime:
         self._call_desk: CallDesk | None = None
         self.waiting_cache = conversations.WaitingCache(self.engine)
         self._notifiers_checked = False
+        self._x_poller: XPoller | None = None
 
     @cached_property
     def catalog(self) -> Mapping[str, Service]:
@@ -243,8 +245,14 @@ class Runtime:
             if sole_worker:
                 # Whatever is in flight was claimed by this worker's earlier, crashed life.
                 await outbox_worker.take_back_abandoned()
-            # Status sync and sweeps are redone from scratch each time: stopping just ends them.
+            poller = self.x_poller()
+            if poller is not None:
+                # Polled pages are stored by this process's writer, as the web's webhooks are.
+                await self.writer.start()
+            # Polls, status sync and sweeps are redone from scratch each time: stopping just
+            # ends them (a page is stored before its cursor moves).
             background = [
+                *([asyncio.ensure_future(poller.run_forever())] if poller is not None else []),
                 asyncio.ensure_future(
                     StatusSync(self.engine, self.connectors(), self.settings).run_forever(
                         outbox.status_sync_seconds
@@ -265,6 +273,14 @@ class Runtime:
                 for task in background:
                     task.cancel()
                 await asyncio.gather(*background, return_exceptions=True)
+
+    def x_poller(self) -> XPoller | None:
+        """The X poller, when ``[channels.x]`` is enabled in polling mode; built once."""
+        if self._x_poller is None:
+            for channel in self.channels():
+                if channel.name == "x" and channel.options.get("mode") == "polling":
+                    self._x_poller = XPoller(channel, self.ingest, self.engine)
+        return self._x_poller
 
     async def warn_waiting_notifiers(self) -> None:
         """At start (web or worker, once per process): a warning per notifier that is off while
@@ -290,6 +306,8 @@ class Runtime:
             await notifier.close()
         for fetcher in (self._fetchers or {}).values():
             await fetcher.close()
+        if self._x_poller is not None:
+            await self._x_poller.close()
         await self.engine.dispose()
 
 

@@ -47,6 +47,9 @@ class TwilioMedia(Fetcher):
         timeout_seconds=Number(20.0),
     )
 
+    # Whose hosts these are, for the refusal's reason.
+    provider = "Twilio"
+
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)
         self.hosts = tuple(options.get("hosts", DEFAULT_HOSTS))
@@ -57,9 +60,7 @@ class TwilioMedia(Fetcher):
 
     async def fetch(self, url: str, folder: Path) -> Fetched:
         """Follow ``url`` through at most three redirects, every hop on an allowed host."""
-        auth: aiohttp.BasicAuth | None = aiohttp.BasicAuth(
-            self.secret("account_sid"), self.secret("auth_token")
-        )
+        auth = self.credentials()
         try:
             for _ in range(4):
                 self._check_host(url)
@@ -72,6 +73,10 @@ class TwilioMedia(Fetcher):
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise TransientDeliveryError(f"media not fetched: {exc!r}") from exc
         raise PermanentDeliveryError("media URL redirects too often")
+
+    def credentials(self) -> aiohttp.BasicAuth | None:
+        """What the first hop is fetched with: the account's SID and token."""
+        return aiohttp.BasicAuth(self.secret("account_sid"), self.secret("auth_token"))
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -89,7 +94,7 @@ class TwilioMedia(Fetcher):
             host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in self.hosts
         )
         if parts.scheme not in ("https", "http") or not allowed:
-            raise PermanentDeliveryError(f"media host {host!r} is not one of Twilio's")
+            raise PermanentDeliveryError(f"media host {host!r} is not one of {self.provider}'s")
 
     async def _read(self, resp: aiohttp.ClientResponse, folder: Path) -> Fetched:
         if resp.status >= 400:

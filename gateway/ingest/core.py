@@ -79,11 +79,16 @@ class IngestCore:
         envelope = Envelope(channel.name, req.body, headers, req.public_url)
         try:
             messages = channel.parse(req)
-            if not messages:
+            if not messages and not channel.may_hold_nothing:
                 raise MalformedPayload("the payload holds no message")
         except MalformedPayload as exc:
             await self._stored(self.writer.store_unparsed(envelope, exc.reason))
             raise
+        if not messages:
+            # Verified and understood, and nothing in it is a resident's (a like, an echo).
+            metrics.INBOUND.labels(channel.name, "ignored").inc()
+            log.info("inbound.ignored", extra={"channel": channel.name})
+            return []
         receipts = await self._stored(self.writer.store(envelope, messages))
         self.on_stored()
         for message, receipt in zip(messages, receipts, strict=True):

@@ -41,6 +41,8 @@ class WebhookHandler:
         self.answer = answer
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "GET":
+            return self.challenge(request)
         started = time.perf_counter()
         try:
             req = await read_request(request, self.channel, self.server)
@@ -58,6 +60,22 @@ class WebhookHandler:
             ack = await self.answer(req, stored)
         else:
             ack = self.channel.acknowledge(req, stored)
+        return web.Response(text=ack.body, status=ack.status, content_type=ack.content_type)
+
+    def challenge(self, request: web.Request) -> web.Response:
+        """The provider's proof-of-ownership ``GET``: answered by the channel, never stored."""
+        req = WebhookRequest(
+            method="GET",
+            public_url=public_url(request, self.server),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=b"",
+            query=dict(request.query),
+        )
+        try:
+            ack = self.channel.challenge(req)
+        except IngestError as exc:
+            self.core.rejected(self.channel, exc)
+            return error_response(exc.status, exc.code, exc.reason)
         return web.Response(text=ack.body, status=ack.status, content_type=ack.content_type)
 
 

@@ -143,6 +143,9 @@ class Router:
         waiting = await conversations.waiting(conn, message.channel, message.sender, now)
         if waiting is None:
             return None
+        # A message in a thread (an X reply) answers only the question asked in that thread.
+        if message.thread is not None and await find_thread(conn, message) != waiting.request_id:
+            return None
         located = message.location or (await self.normalize(message, open_now, now)).location
         await self.followups.answer(conn, waiting, message, _precise(located), now)
         return Handled(waiting.request_id)

@@ -9,6 +9,7 @@ the provider's message id. Like connectors, it raises ``TransientDeliveryError``
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
 from gateway.plugin import Plugin, Registry
@@ -19,6 +20,9 @@ class Notifier(Plugin):
     """Base of every notifier."""
 
     section: ClassVar[str] = "notifiers"
+    # How long after a resident last wrote the provider lets us message them (Meta: 24 hours);
+    # None: any time. Past it the outbox keeps the message for staff instead of sending it.
+    reply_window: ClassVar[timedelta | None] = None
 
     async def send(self, note: Notification, idempotency_key: str) -> str | None:
         """Send ``note``; the provider's id for it. The same key must not send twice."""

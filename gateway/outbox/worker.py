@@ -14,10 +14,10 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway import metrics
 from gateway.config.settings import OutboxSettings
@@ -25,6 +25,7 @@ from gateway.connectors import Connector
 from gateway.errors import (
     ConfigError,
     DeliveryError,
+    OutsideReplyWindow,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
@@ -36,9 +37,9 @@ from gateway.outbox import jobs
 from gateway.outbox.breaker import CircuitBreaker
 from gateway.outbox.policy import Dead, decide
 from gateway.outbox.settle import Outcome, record_dead, record_done
-from gateway.records import Media
+from gateway.records import Media, Notification
 from gateway.rounds import repeat_rounds
-from gateway.store import contacts, requests
+from gateway.store import contacts, received, requests
 from gateway.store.codec import notification_from_json
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,8 @@ class OutboxWorker:
         try:
             outcome = await self._perform(job)
         except DeliveryError as exc:
-            breaker.failed()
+            if not isinstance(exc, OutsideReplyWindow):
+                breaker.failed()
             await self._failed(job, exc)
             return
         breaker.succeeded()
@@ -217,7 +219,23 @@ class OutboxWorker:
             # Checked at sending time, not when queued: a STOP in between is honoured.
             if await contacts.is_opted_out(conn, note.channel, note.to):
                 return Outcome(None, suppressed=True)
-        return Outcome(await self.notifiers[job.target].send(note, job.idempotency_key))
+            notifier = self.notifiers[job.target]
+            if notifier.reply_window is not None:
+                await self._within_window(conn, note, notifier.reply_window)
+        return Outcome(await notifier.send(note, job.idempotency_key))
+
+    async def _within_window(
+        self, conn: AsyncConnection, note: Notification, window: timedelta
+    ) -> None:
+        """Raise ``OutsideReplyWindow`` unless the resident wrote within ``window`` (the
+        notifier and the channel it answers share a name)."""
+        last = await received.last_received_from(conn, note.channel, note.to)
+        if last is None or self.clock() - last > window:
+            hours = window.total_seconds() / 3600
+            raise OutsideReplyWindow(
+                f"the resident last wrote over {hours:g} hours ago: {note.channel} allows no "
+                "message now; kept for staff"
+            )
 
     async def _fetch(self, job: jobs.Job) -> Outcome:
         fetched = await self.fetchers[job.target].fetch(str(job.payload["url"]), self.media_folder)

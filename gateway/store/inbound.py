@@ -85,15 +85,18 @@ class InboundWriter:
         self.series = series
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
 
     async def start(self) -> None:
         """Start writing; a second call while running does nothing (web and SMTP share one).
 
         Raises ``SeriesMismatch`` when the database was made for another tracking series.
         """
-        if self._task is None or self._task.done():
-            self.series = await ensure_series(self.engine, self.series)
-            self._task = asyncio.create_task(self._run(), name="inbound-writer")
+        # The web app and the X poller may both start it, at the same moment.
+        async with self._starting:
+            if self._task is None or self._task.done():
+                self.series = await ensure_series(self.engine, self.series)
+                self._task = asyncio.create_task(self._run(), name="inbound-writer")
 
     async def stop(self) -> None:
         if self._task:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, true, update
+from sqlalchemy import bindparam, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.records import InboundMessage
@@ -192,3 +192,21 @@ async def get_shown(conn: AsyncConnection, inbound_id: int) -> Shown | None:
         row.id, row.channel, row.provider_id, row.state, row.received_at, row.error
     )
     return Shown(summary, _stored_raw(row), row.sender, row.tracking_number)
+
+
+async def last_received_from(conn: AsyncConnection, channel: str, sender: str) -> datetime | None:
+    """When ``sender`` last wrote to us on ``channel`` (a provider's messaging window counts
+    from there), or None if never."""
+    c = inbound_messages.c
+    query = select(func.max(c.received_at)).where(c.channel == channel, c.sender == sender)
+    found = (await conn.execute(query)).scalar_one_or_none()
+    return _aware(found)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # An aggregate loses the column's type on SQLite: its text or naive value is UTC.
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment

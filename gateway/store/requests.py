@@ -56,6 +56,22 @@ async def id_by_tracking_number(conn: AsyncConnection, number: str) -> str | Non
     return str(found) if found is not None else None
 
 
+async def id_by_channel_message(
+    conn: AsyncConnection, channel: str, message_ids: Sequence[str]
+) -> str | None:
+    """The gateway id of the request that one of ``message_ids`` (provider ids) made on
+    ``channel``: the post an X conversation started with, say."""
+    c = service_requests.c
+    query = (
+        select(c.id)
+        .where(c.channel == channel, c.channel_message_id.in_(list(message_ids)))
+        .order_by(c.received_at)
+        .limit(1)
+    )
+    found = (await conn.execute(query)).scalar_one_or_none()
+    return str(found) if found is not None else None
+
+
 async def get_by_case_id(conn: AsyncConnection, case_id: str) -> ServiceRequest | None:
     """The request the case system knows as ``case_id``."""
     query = select(service_requests).where(service_requests.c.case_id == case_id)

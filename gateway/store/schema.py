@@ -259,6 +259,16 @@ tracking_series = Table(
     Column("bound_at", UtcDateTime(), nullable=False),
 )
 
+# Where each polled source got to (X's mentions: the newest post id stored), moved only after
+# what was read is durably stored: a restart resumes there, and a page read twice is deduped.
+channel_cursors = Table(
+    "channel_cursors",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("position", String(255), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
 # A reply to our email names our Message-ID, kept as the notify job's remote id: find it fast.
 Index("ix_outbox_remote_id", outbox.c.remote_id)
 
@@ -288,4 +298,18 @@ voice_calls = Table(
     Column("recording_url", Text, nullable=True),
     Column("transcript", Text, nullable=True),
     Index("ix_voice_calls_open", "filed_at", "updated_at"),
+)
+
+# When a resident last wrote (a provider's reply window counts from there).
+Index(
+    "ix_inbound_channel_sender",
+    inbound_messages.c.channel,
+    inbound_messages.c.sender,
+    inbound_messages.c.received_at,
+)
+# The request an X conversation's first post made.
+Index(
+    "ix_service_requests_channel_message",
+    service_requests.c.channel,
+    service_requests.c.channel_message_id,
 )

@@ -95,7 +95,14 @@ def _webhooks() -> dict[str, Any]:
             requestBody=body,
         )
         operation["responses"]["400"]["content"] = {"application/json": {"schema": _ERROR}}
-        paths[cls.route] = {m.lower(): operation for m in cls.methods}
+        paths[cls.route] = {m.lower(): operation for m in cls.methods if m != "GET"}
+        if "GET" in cls.methods:
+            paths[cls.route]["get"] = _op(
+                f"{name} verification: the provider's challenge (X's CRC, Meta's hub.challenge)"
+                ", answered, nothing stored",
+                {"200": "the challenge's answer", "400": "no challenge", "403": "wrong token"},
+                tags=["Webhooks"],
+            )
     return paths
 
 

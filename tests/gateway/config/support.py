@@ -110,7 +110,10 @@ def replaced(data: Mapping[str, Any], parts: tuple[str, ...], value: Any) -> dic
 
 def misspellings(name: str, known: tuple[str, ...]) -> list[str]:
     """``name`` with its middle letter dropped, and with two middle letters swapped: what a
-    hurried operator types. Neither is a known key itself."""
+    hurried operator types. Neither is a known key itself. A one-letter name (``x``) has no
+    middle to drop: the letter typed twice is its slip."""
+    if len(name) == 1:
+        return [name * 2] if name * 2 not in known else []
     middle = len(name) // 2
     dropped = name[:middle] + name[middle + 1 :]
     swapped = name
