@@ -161,8 +161,13 @@ async def dump(engine: AsyncEngine) -> list[str]:
         ]
 
 
+# Raw payloads kept for ever too: the contact purge must blank stored messages by itself.
+POLICIES = [POLICY, RetentionSettings(contact_days=365, raw_days=0)]
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=["raw-90", "raw-for-ever"])
 async def test_a_purge_leaves_no_contact_of_a_closed_request_and_keeps_what_staff_need(
-    made: tuple[Runtime, dict[str, str]],
+    made: tuple[Runtime, dict[str, str]], policy: RetentionSettings
 ) -> None:
     runtime, numbers = made
     engine = runtime.engine
@@ -173,9 +178,9 @@ async def test_a_purge_leaves_no_contact_of_a_closed_request_and_keeps_what_staf
                 assert len(await holding(engine, needle)) >= 2, needle
         kept_fields = {name: await staff_view(engine, numbers[name]) for name in numbers}
         before = await dump(engine)
-        dry = await purge(engine, POLICY, datetime.now(UTC) + LATER, dry_run=True)
+        dry = await purge(engine, policy, datetime.now(UTC) + LATER, dry_run=True)
         assert await dump(engine) == before
-        done = await purge(engine, POLICY, datetime.now(UTC) + LATER)
+        done = await purge(engine, policy, datetime.now(UTC) + LATER)
         assert done.counts() == dry.counts()
         assert sorted(done.requests) == sorted(numbers[n] for n in CLOSED_CONTACTS)
         assert done.spent_messages >= 1 and done.spent_notifications >= 1
@@ -225,7 +230,7 @@ async def test_a_purge_leaves_no_contact_of_a_closed_request_and_keeps_what_staf
             page = await client.get(f"/requests/{numbers['form']}")
             assert page.status == 200
 
-        again = await purge(engine, POLICY, datetime.now(UTC) + LATER)
+        again = await purge(engine, policy, datetime.now(UTC) + LATER)
         assert set(again.counts().values()) == {0}
     finally:
         await runtime.close()
