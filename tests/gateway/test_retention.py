@@ -5,7 +5,9 @@ request, keeps the opt-out, is idempotent, and a dry run counts the same and cha
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -27,8 +29,9 @@ from gateway.store import contacts, requests
 from gateway.store.schema import inbound_messages, metadata, outbox, service_requests
 from tests.channels.test_web_form import multipart, open_form, report
 from tests.conftest import SHARED_FIXTURES
+from tests.gateway.cli.test_maintenance import closed_request_of_long_ago
 from tests.gateway.web.support import form_runtime, hidden
-from tests.support import post_twilio, serve
+from tests.support import folder_only, make_settings, post_twilio, serve
 
 TWILIO = SHARED_FIXTURES / "twilio"
 # Days on: everything made now is past both cut-offs.
@@ -300,3 +303,27 @@ async def _id(conn: Any, number: str) -> str:
     found = await requests.id_by_tracking_number(conn, number)
     assert found is not None
     return found
+
+
+async def test_the_worker_purges_at_start_and_logs_counts_only(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    number = await closed_request_of_long_ago(database_url, 7, Status.CLOSED)
+    runtime = Runtime(make_settings(tmp_path, database_url, folder_only(tmp_path)))
+    stopping = asyncio.Event()
+    caplog.set_level(logging.INFO, logger="gateway.retention")
+    worker = asyncio.create_task(runtime.work(stopping))
+    try:
+        async with asyncio.timeout(30):
+            while not [r for r in caplog.records if r.msg == "retention.purged"]:
+                await asyncio.sleep(0.05)
+        async with runtime.engine.connect() as conn:
+            request = await requests.get_by_tracking_number(conn, number)
+        assert request is not None and request.reporter.phone is None
+        (logged,) = [r for r in caplog.records if r.msg == "retention.purged"]
+        assert logged.__dict__["requests"] == 1 and logged.__dict__["rows_outbox"] == 1
+        assert "4015550123" not in repr(logged.__dict__) and number not in repr(logged.__dict__)
+    finally:
+        stopping.set()
+        await asyncio.wait_for(worker, 30)
+        await runtime.close()
