@@ -46,20 +46,37 @@ def contact_pattern(values: Iterable[str | None]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{'|'.join(ordered)})(?!\w)", re.IGNORECASE)
 
 
-def redact_text(text: str, pattern: re.Pattern[str] | None) -> str:
-    """``text`` without the contacts ``pattern`` matches, nor any email address or phone number."""
+def redact_text(text: str, pattern: re.Pattern[str] | None, *, any_contact: bool = True) -> str:
+    """``text`` without the contacts ``pattern`` matches and, with ``any_contact``, without any
+    email address or phone number (for what people wrote, not for ids a machine made)."""
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
+    if not any_contact:
+        return text
     text = _EMAIL.sub(REDACTED, text)
     return _PHONE.sub(REDACTED, text)
 
 
-def redact_value(value: Any, pattern: re.Pattern[str] | None) -> Any:
+def redact_value(value: Any, pattern: re.Pattern[str] | None, *, any_contact: bool = True) -> Any:
     """A JSON value with contacts blanked in its strings, however deeply nested."""
     if isinstance(value, str):
-        return redact_text(value, pattern)
+        return redact_text(value, pattern, any_contact=any_contact)
     if isinstance(value, Mapping):
-        return {k: redact_value(v, pattern) for k, v in value.items()}
+        return {k: redact_value(v, pattern, any_contact=any_contact) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact_value(v, pattern) for v in value]
+        return [redact_value(v, pattern, any_contact=any_contact) for v in value]
     return value
+
+
+# The history entries' keys that hold what a person wrote (a resident's update, the city's note);
+# the others hold ids and numbers a machine made (a case id may well have ten digits).
+WRITTEN = frozenset({"text", "note", "reason"})
+
+
+def redact_detail(detail: Mapping[str, Any], pattern: re.Pattern[str] | None) -> dict[str, Any]:
+    """A history entry's detail with the request's contacts blanked everywhere, and any other
+    contact blanked in what a person wrote."""
+    return {
+        key: redact_value(value, pattern, any_contact=key in WRITTEN)
+        for key, value in detail.items()
+    }

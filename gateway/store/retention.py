@@ -23,7 +23,7 @@ from sqlalchemy import Row, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.records import InboundMessage, Status
-from gateway.redaction import contact_pattern, redact_text, redact_value
+from gateway.redaction import contact_pattern, redact_detail, redact_text, redact_value
 from gateway.store.codec import message_to_json
 from gateway.store.schema import (
     conversations,
@@ -96,7 +96,7 @@ async def purge_request(
     ).all()
     pattern = contact_pattern(_contacts(request, messages, jobs))
     changed_events = [
-        (e.id, new) for e in events if (new := redact_value(e.detail, pattern)) != e.detail
+        (e.id, new) for e in events if (new := redact_detail(e.detail or {}, pattern)) != e.detail
     ]
     changed_jobs = [(j.id, new) for j in jobs if (new := _purged_job(j, pattern)) != _job_of(j)]
     counts = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.redaction import REDACTED, contact_pattern, redact_text, redact_value
+from gateway.redaction import REDACTED, contact_pattern, redact_detail, redact_text, redact_value
 
 OWN = contact_pattern(
     ["+14015550123", "Sam Rivera", "Sam.Rivera@Example.com", "whatsapp:+14015550185", "Al"]
@@ -49,3 +49,20 @@ def test_nested_values_are_blanked_and_other_types_kept() -> None:
 
 def test_no_contacts_long_enough_make_no_pattern() -> None:
     assert contact_pattern([None, "", "Al"]) is None
+
+
+def test_a_history_entry_keeps_machine_ids_and_loses_contacts() -> None:
+    detail = {
+        "case_id": "2025001234",
+        "provider_id": "SM7fb97486d8dc91e8d3d54f49ec05aa44",
+        "note": "Crew called 212-555-0187",
+        "text": "it's me again, jo@example.org",
+        "to": "+14015550123",
+    }
+    assert redact_detail(detail, OWN) == {
+        "case_id": "2025001234",
+        "provider_id": "SM7fb97486d8dc91e8d3d54f49ec05aa44",
+        "note": f"Crew called {REDACTED}",
+        "text": f"it's me again, {REDACTED}",
+        "to": REDACTED,
+    }
