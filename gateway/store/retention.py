@@ -16,10 +16,11 @@ its tracking number, which SQLite would hand out again if the newest row went.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, exists, select, update
+from sqlalchemy import ColumnElement, Row, Table, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.records import InboundMessage, Status
@@ -72,66 +73,83 @@ async def lock_requests(conn: AsyncConnection, request_ids: list[str]) -> None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What purging one request changes: the new values of each row that changes."""
+
+    request: dict[str, Any]
+    events: list[tuple[int, dict[str, Any]]]
+    messages: list[tuple[int, dict[str, Any]]]
+    jobs: list[tuple[int, dict[str, Any]]]
+    conversations: int
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "service_requests": 1,
+            "request_events": len(self.events),
+            "inbound_messages": len(self.messages),
+            "outbox": len(self.jobs),
+            "conversations": self.conversations,
+        }
+
+
 async def purge_request(
     conn: AsyncConnection, request_id: str, now: datetime, *, apply: bool
 ) -> dict[str, int]:
     """Blank one closed request's contact details (only count them unless ``apply``); the rows
     changed per table."""
-    request = (
-        await conn.execute(select(service_requests).where(service_requests.c.id == request_id))
-    ).one()
-    events = list(
-        await conn.execute(select(request_events).where(request_events.c.request_id == request_id))
-    )
-    messages = list(
-        await conn.execute(
-            select(inbound_messages).where(inbound_messages.c.request_id == request_id)
-        )
-    )
-    jobs = list(await conn.execute(select(outbox).where(outbox.c.request_id == request_id)))
-    waiting = (
-        await conn.execute(
-            select(conversations.c.address).where(conversations.c.request_id == request_id)
-        )
-    ).all()
+    plan = await _plan(conn, request_id)
+    if apply:
+        await _write(conn, request_id, plan, now)
+    return plan.counts()
+
+
+async def _plan(conn: AsyncConnection, request_id: str) -> _Plan:
+    """Read every row of the request that may hold a contact, and what each becomes."""
+    (request,) = await _rows(conn, service_requests, "id", request_id)
+    events = await _rows(conn, request_events, "request_id", request_id)
+    messages = await _rows(conn, inbound_messages, "request_id", request_id)
+    jobs = await _rows(conn, outbox, "request_id", request_id)
+    waiting = await _rows(conn, conversations, "request_id", request_id)
     pattern = contact_pattern(_contacts(request, messages, jobs))
-    changed_events = [
-        (e.id, new) for e in events if (new := redact_detail(e.detail or {}, pattern)) != e.detail
-    ]
-    changed_jobs = [(j.id, new) for j in jobs if (new := _purged_job(j, pattern)) != _job_of(j)]
-    counts = {
-        "service_requests": 1,
-        "request_events": len(changed_events),
-        "inbound_messages": len(messages),
-        "outbox": len(changed_jobs),
-        "conversations": len(waiting),
-    }
-    if not apply:
-        return counts
-    await conn.execute(
-        update(service_requests)
-        .where(service_requests.c.id == request_id)
-        .values(_purged_request(request, pattern))
+    return _Plan(
+        request=_purged_request(request, pattern),
+        events=[
+            (e.id, {"detail": new})
+            for e in events
+            if (new := redact_detail(e.detail or {}, pattern)) != e.detail
+        ],
+        messages=[(m.id, blank_message(m.channel, m.provider_id)) for m in messages],
+        jobs=[(j.id, new) for j in jobs if (new := _purged_job(j, pattern)) != _job_of(j)],
+        conversations=len(waiting),
     )
-    for event_id, detail in changed_events:
-        await conn.execute(
-            update(request_events).where(request_events.c.id == event_id).values(detail=detail)
-        )
-    for row in messages:
-        await conn.execute(
-            update(inbound_messages)
-            .where(inbound_messages.c.id == row.id)
-            .values(blank_message(row.channel, row.provider_id))
-        )
-    for job_id, values in changed_jobs:
-        await conn.execute(update(outbox).where(outbox.c.id == job_id).values(values))
-    await conn.execute(delete(conversations).where(conversations.c.request_id == request_id))
+
+
+async def _write(conn: AsyncConnection, request_id: str, plan: _Plan, now: datetime) -> None:
+    await conn.execute(
+        update(service_requests).where(_of(service_requests, "id", request_id)).values(plan.request)
+    )
+    for table, changes in (
+        (request_events, plan.events),
+        (inbound_messages, plan.messages),
+        (outbox, plan.jobs),
+    ):
+        for row_id, values in changes:
+            await conn.execute(update(table).where(table.c.id == row_id).values(values))
+    await conn.execute(delete(conversations).where(_of(conversations, "request_id", request_id)))
     await conn.execute(
         request_events.insert().values(
             request_id=request_id, at=now, kind=PURGED, status=None, detail={}
         )
     )
-    return counts
+
+
+def _of(table: Table, column: str, value: str) -> ColumnElement[bool]:
+    return table.c[column] == value
+
+
+async def _rows(conn: AsyncConnection, table: Table, column: str, value: str) -> list[Row[Any]]:
+    return list(await conn.execute(select(table).where(_of(table, column, value))))
 
 
 def blank_message(channel: str, provider_id: str) -> dict[str, Any]:
