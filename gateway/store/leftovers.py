@@ -3,6 +3,8 @@
 - A stored message whose work is done and that made no request (STOP, START, HELP, a provider's
   delivery receipt, an auto-reply, one staff dismissed) loses its sender, raw bytes, headers and
   parsed message after the contact cut-off, counted from receipt.
+- So does one that came after its closed request was purged (``STATUS`` with its number), and a
+  notification sent about it: the request's purge, done once, did not see them.
 - A notification that belongs to no request (a one-time history link or code) loses its
   address, body, subject and thread after the contact cut-off, counted from its last change;
   one never sent by then (its notifier off all that time) is dead: its code has long expired.
@@ -28,11 +30,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.records import Status
 from gateway.redaction import redact_text
 from gateway.store.inbound import DISMISSED, PROCESSED, REPARSED
-from gateway.store.retention import blank_message
-from gateway.store.schema import inbound_messages, outbox, service_requests
+from gateway.store.retention import PURGED, blank_message
+from gateway.store.schema import inbound_messages, outbox, request_events, service_requests
 
 # A message in one of these states needs no more work ("auto": sent by a machine, set aside).
 FINISHED = (PROCESSED, "auto", REPARSED, DISMISSED)
+
+
+def _of_no_request(request_id: Any) -> Any:
+    """Rows of no request, or of a closed request whose contacts were purged already."""
+    r, e = service_requests.c, request_events.c
+    purged = select(e.request_id).where(e.kind == PURGED)
+    closed = select(r.id).where(r.status == Status.CLOSED.value, r.id.in_(purged))
+    return or_(request_id.is_(None), request_id.in_(closed))
 
 
 async def spent_messages(
@@ -43,7 +53,7 @@ async def spent_messages(
     c = inbound_messages.c
     query = (
         select(c.id, c.channel, c.provider_id, c.dismissed_reason)
-        .where(c.request_id.is_(None), c.state.in_(FINISHED), c.received_at < before)
+        .where(_of_no_request(c.request_id), c.state.in_(FINISHED), c.received_at < before)
         .where(c.id > after, or_(c.sender != "", func.length(c.raw_body) > 0))
         .order_by(c.id)
         .limit(limit)
@@ -87,7 +97,7 @@ async def spent_notifications(
     c = outbox.c
     query = (
         select(c.id, c.payload, c.state, c.last_error)
-        .where(c.kind == "notify", c.request_id.is_(None), c.state != "in_flight")
+        .where(c.kind == "notify", _of_no_request(c.request_id), c.state != "in_flight")
         .where(c.updated_at < before, c.id > after, c.payload["to"].as_string() != "")
         .order_by(c.id)
         .limit(limit)

@@ -261,3 +261,6 @@ tracking_series = Table(
 
 # A reply to our email names our Message-ID, kept as the notify job's remote id: find it fast.
 Index("ix_outbox_remote_id", outbox.c.remote_id)
+# The retention purge reads a closed request's stored messages and jobs (migration 0008).
+Index("ix_inbound_messages_request_id", inbound_messages.c.request_id)
+Index("ix_outbox_request_id", outbox.c.request_id)

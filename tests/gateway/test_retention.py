@@ -225,16 +225,25 @@ async def test_a_purge_leaves_no_contact_of_a_closed_request_and_keeps_what_staf
         }
         # What staff and Open311 see of every request is as it was (the open one: all of it).
         assert {name: await staff_view(engine, numbers[name]) for name in numbers} == kept_fields
-        async with serve(Runtime(runtime.settings)) as client:
+        served = Runtime(runtime.settings)
+        async with serve(served) as client:
             got = await client.get(f"/open311/v2/requests/{numbers['sms']}.json")
             assert got.status == 200, await got.text()
             (one,) = await got.json()
             assert one["status"] == "closed" and one["service_code"]
             page = await client.get(f"/requests/{numbers['form']}")
             assert page.status == 200
+            # The resident asks about the purged request: that message, linked to it, goes too.
+            status = body("sms_status_query.form", K7M2QX=numbers["sms"], SMeb97="SMeb98")
+            assert (await post_twilio(client, status)).status == 200
+            await drain(served)
 
         again = await purge(engine, policy, datetime.now(UTC) + LATER)
-        assert set(again.counts().values()) == {0}
+        assert again.requests == [] and again.spent_messages == 1
+        assert await holding(engine, "4015550123") == {"opt_outs": 1}
+        assert set((await purge(engine, policy, datetime.now(UTC) + LATER)).counts().values()) == {
+            0
+        }
     finally:
         await runtime.close()
 
