@@ -43,6 +43,7 @@ from gateway.outbox.sync import StatusSync
 from gateway.outbox.worker import OutboxWorker
 from gateway.plugin import Plugin
 from gateway.records import InboundMessage, NormalizedReport, OpenRequest, Service
+from gateway.retention import purge_daily
 from gateway.store import conversations, tokens
 from gateway.store.database import make_engine
 from gateway.store.inbound import InboundWriter
@@ -262,6 +263,7 @@ class Runtime:
                     sweep_forever(self.engine, timedelta(seconds=self.rate_window_seconds))
                 ),
                 *(asyncio.ensure_future(sweep) for sweep in self._call_sweeps()),
+                asyncio.ensure_future(purge_daily(self.engine, self.settings.retention)),
             ]
             poll = outbox.poll_interval_seconds
             try:

@@ -37,6 +37,7 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     _twilio(sub)
     _slack(sub)
     _api_keys(sub)
+    _maintenance(sub)
     _normalizer(sub)
     return parser
 
@@ -132,6 +133,21 @@ def _api_keys(sub: SubParsers) -> None:
     listing.set_defaults(handler="gateway.cli.apikeys:cmd_list")
     for choice in ksub.choices.values():
         choice.set_defaults(schema="needed")
+
+
+def _maintenance(sub: SubParsers) -> None:
+    """Retention and backups (README, "Retention and backups")."""
+    purge = sub.add_parser(
+        "purge", help="drop contact details and raw payloads past [retention] (the worker: daily)"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
+    purge.set_defaults(handler="gateway.cli.maintenance:cmd_purge", schema="needed")
+    backup = sub.add_parser(
+        "backup", help="a consistent copy of the SQLite database, while it runs"
+    )
+    backup.add_argument("path", type=Path, metavar="PATH", help="the file to write")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    backup.set_defaults(handler="gateway.cli.maintenance:cmd_backup")
 
 
 def _normalizer(sub: SubParsers) -> None:

@@ -91,6 +91,16 @@ class TrackingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    # Days a closed request keeps its reporter's contact details (counted from its last change);
+    # 0 keeps them for ever.
+    contact_days: int = 365
+    # Days a stored message keeps its raw payload once its work is done and its request closed
+    # (or it made none), counted from receipt; 0 keeps them for ever.
+    raw_days: int = 90
+
+
+@dataclass(frozen=True, slots=True)
 class PluginSettings:
     """One ``[channels.<name>]`` or ``[connectors.<name>]`` table."""
 
@@ -110,6 +120,7 @@ class Settings:
     smtp: SmtpSettings = SmtpSettings()
     outbox: OutboxSettings = OutboxSettings()
     tracking: TrackingSettings = TrackingSettings()
+    retention: RetentionSettings = RetentionSettings()
     channels: Mapping[str, PluginSettings] = field(default_factory=dict)
     connectors: Mapping[str, PluginSettings] = field(default_factory=dict)
     notifiers: Mapping[str, PluginSettings] = field(default_factory=dict)
@@ -196,6 +207,9 @@ SCHEMA = Table(
             }
         ),
         "tracking": Table(keys_of(TrackingSettings, series=Whole(minimum=0, maximum=MAX_SERIES))),
+        "retention": Table(
+            keys_of(RetentionSettings, contact_days=Whole(minimum=0), raw_days=Whole(minimum=0))
+        ),
         "channels": Plugins(),
         "connectors": Plugins(),
         "normalizer": NORMALIZER,
@@ -246,6 +260,7 @@ def _build(
         smtp=SmtpSettings(**{**smtp, "port": smtp_port}),
         outbox=_outbox(v["outbox"]),
         tracking=TrackingSettings(**v["tracking"]),
+        retention=RetentionSettings(**v["retention"]),
         channels=_plugins(v["channels"]),
         connectors=_plugins(v["connectors"]),
         notifiers=_plugins(v["notifiers"]),

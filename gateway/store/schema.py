@@ -313,3 +313,6 @@ Index(
     service_requests.c.channel,
     service_requests.c.channel_message_id,
 )
+# The retention purge reads a closed request's stored messages and jobs (migration 0008).
+Index("ix_inbound_messages_request_id", inbound_messages.c.request_id)
+Index("ix_outbox_request_id", outbox.c.request_id)

@@ -71,7 +71,16 @@ def test_check_config_without_a_model_loads_no_training_library(tmp_path: Path) 
     assert sorted(imported(result.stderr) & TRAINING_ONLY) == []
 
 
-@pytest.mark.parametrize("command", [["outbox", "list"], ["inbound", "list"], ["api-key", "list"]])
+STORE_COMMANDS = [
+    ["outbox", "list"],
+    ["inbound", "list"],
+    ["api-key", "list"],
+    ["purge", "--dry-run"],
+    ["backup", "copy.db"],
+]
+
+
+@pytest.mark.parametrize("command", STORE_COMMANDS, ids=" ".join)
 def test_a_queue_command_loads_the_store_only(tmp_path: Path, command: list[str]) -> None:
     # No model (numpy), no HTTP stack, no web app: only what reading the database takes.
     config = write_config(tmp_path, folder_only(tmp_path))
