@@ -201,15 +201,17 @@ def test_every_shared_fixture_is_used_by_a_test_or_awaits_its_channel() -> None:
     )
 
 
-@pytest.mark.parametrize("prefix", sorted(NOT_YET_BUILT))
-def test_not_yet_built_channels_are_indeed_not_built(prefix: str) -> None:
-    channel = NOT_YET_BUILT[prefix]
-    assert channel not in channels.load_all(), (
-        f"channel {channel!r} is registered: remove {prefix!r} from NOT_YET_BUILT"
-    )
-    assert any(f.startswith(prefix) for f in shared_fixtures()), (
-        f"no shared fixture starts with {prefix!r}: the entry is stale"
-    )
+def test_not_yet_built_channels_are_indeed_not_built() -> None:
+    # Empty now that every channel with shared fixtures is built; an entry added for a channel
+    # to come is checked here.
+    registered = channels.load_all()
+    for prefix, channel in NOT_YET_BUILT.items():
+        assert channel not in registered, (
+            f"channel {channel!r} is registered: remove {prefix!r} from NOT_YET_BUILT"
+        )
+        assert any(f.startswith(prefix) for f in shared_fixtures()), (
+            f"no shared fixture starts with {prefix!r}: the entry is stale"
+        )
 
 
 def test_fixture_use_is_seen_through_names_and_globs_but_not_bare_extensions() -> None:

@@ -13,9 +13,7 @@ from tests.conftest import SHARED_FIXTURES
 from tests.support import folder_only, make_settings, post_twilio, serve
 
 
-async def test_signed_sms_reaches_the_drop_folder(
-    tmp_path: Path, database_url: str
-) -> None:
+async def test_signed_sms_reaches_the_drop_folder(tmp_path: Path, database_url: str) -> None:
     overrides = {**folder_only(tmp_path), "outbox": {"poll_interval_seconds": 0.5}}
     runtime = Runtime(make_settings(tmp_path, database_url, overrides))
     body = (SHARED_FIXTURES / "twilio" / "sms_inbound.form").read_bytes()
