@@ -118,10 +118,13 @@ class XNotifier(Notifier):
         return note.purpose == "status" and self.options.get("status_via") == "dm"
 
     def public_text(self, note: Notification) -> str:
-        """What may be said in public: a question as asked, else the city's own short text."""
+        """What may be said in public: a question or the 911 notice as written, else the city's
+        own short text."""
         number = note.thread.get("tracking_number", "")
-        if note.purpose == "question":
-            # X refuses a post whose text repeats an earlier one: the number makes each unique.
+        if note.purpose in ("question", "emergency"):
+            # Both are the city's own words, naming nobody; the 911 notice must be read as it
+            # is. X refuses a post whose text repeats an earlier one: the number makes each
+            # unique.
             ref = f" ({number})" if number else ""
             return note.body[: MAX_POST - len(ref)] + ref
         language = note.thread.get("language", "en")

@@ -97,6 +97,15 @@ async def test_a_question_is_posted_as_asked_with_its_number(
     assert x_api.posts[0]["text"] == f"{ask} (K7M2QX)"
 
 
+async def test_the_911_notice_is_posted_as_written_not_as_a_receipt(
+    x_api: FakeXApi, make_notifier: MakeNotifier
+) -> None:
+    # A resident who posted about a fire must read "call 911", never only "thanks".
+    notice = "If anyone is in danger, call 911 now."
+    await make_notifier().send(note("post:1312", "emergency", notice, **THREAD), "k")
+    assert x_api.posts[0]["text"] == f"{notice} (K7M2QX)"
+
+
 async def test_a_dm_resident_is_answered_by_dm_with_the_whole_message(
     x_api: FakeXApi, make_notifier: MakeNotifier
 ) -> None:
