@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy
@@ -20,6 +18,7 @@ from typing import Any
 from channels import Channel, WebhookRequest
 from channels._mail.headers import decode_bytes
 from channels._mail.message import MediaLimits
+from channels._safe import load_json, same_secret
 from gateway.errors import BadSignature, MalformedPayload
 
 
@@ -76,7 +75,7 @@ def check_basic_auth(req: WebhookRequest, expected: str) -> None:
         given = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise BadSignature("the Authorization header is not valid basic authentication") from exc
-    if not hmac.compare_digest(given, expected.encode("utf-8")):
+    if not same_secret(given, expected):
         raise BadSignature("wrong basic authentication credentials")
 
 
@@ -84,10 +83,7 @@ def json_field(value: str, name: str) -> Any:
     """A JSON document posted inside a form field (SendGrid's ``envelope``, ``message-headers``)."""
     if not value:
         return None
-    try:
-        return json.loads(value)
-    except ValueError as exc:
-        raise MalformedPayload(f"{name} is not valid JSON") from exc
+    return load_json(value, name)
 
 
 class MailWebhook(Channel):
