@@ -17,6 +17,7 @@ from typing import TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from channels import Channel, StoredMessage, WebhookRequest
+from channels._safe import clean_message
 from gateway import metrics
 from gateway.errors import BadSignature, IngestError, MalformedPayload, StorageUnavailable
 from gateway.ingest.triage import Triage
@@ -78,7 +79,8 @@ class IngestCore:
         headers = {k: v for k, v in req.headers.items() if k not in _DROPPED_HEADERS}
         envelope = Envelope(channel.name, req.body, headers, req.public_url)
         try:
-            messages = channel.parse(req)
+            # Text is made valid on the way in: nothing is stored that a page cannot render.
+            messages = [clean_message(m) for m in channel.parse(req)]
             if not messages:
                 raise MalformedPayload("the payload holds no message")
         except MalformedPayload as exc:
