@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator, compare
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels import Ack, Channel, StoredMessage, WebhookRequest, register
+from channels._safe import coordinates
 from gateway.errors import BadSignature, MalformedPayload
 from gateway.plugin import EnvVar, Text, e164, table_keys
 from gateway.records import InboundMessage, Location, Media
@@ -137,11 +138,6 @@ def _pin(form: dict[str, str]) -> Location | None:
     """A WhatsApp shared location, the most precise place a resident can give."""
     if not (form.get("Latitude") and form.get("Longitude")):
         return None
-    try:
-        lat, long = float(form["Latitude"]), float(form["Longitude"])
-    except ValueError as exc:
-        raise MalformedPayload("Latitude/Longitude are not numbers") from exc
-    if not (-90 <= lat <= 90 and -180 <= long <= 180):
-        raise MalformedPayload("Latitude/Longitude are out of range")
+    lat, long = coordinates(form["Latitude"], form["Longitude"])
     address = form.get("Address") or form.get("Label") or None
     return Location(lat=lat, long=long, address=address, source="provider", confidence=1.0)

@@ -10,7 +10,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
+from channels import ChannelContext, WebhookRequest
+from channels.web_form import WebForm
 from gateway.connectors.webhook import SIGNATURE_HEADER, sign
+from gateway.errors import MalformedPayload
+from tests.channels.conftest import inbound_rows
 from tests.channels.email_webhooks import basic_auth, mailgun_signed
 from tests.gateway.web.support import hidden
 from tests.hostile.conftest import STATUS_SECRET
@@ -199,3 +203,79 @@ async def test_twilio_with_an_odd_host_header_is_403_not_a_500(client: Client, h
     headers = {**twilio_headers(str(client.make_url("/webhooks/twilio/sms")), body), "Host": host}
     response = await client.post("/webhooks/twilio/sms", data=body, headers=headers)
     assert response.status in (400, 403), await response.text()
+
+
+async def open_form(client: Client) -> dict[str, str]:
+    page = await client.get("/report")
+    html = await page.text()
+    return {
+        "csrf_token": hidden(html, "csrf_token"),
+        "submission": hidden(html, "submission"),
+        "description": "A pothole at 280 Spring St, it is deep",
+        "service_code": "pothole",
+        "address": "280 Spring St",
+        "email": "sam@example.org",
+        "attr-pothole-SIZE": "large",
+        "attr-pothole-LOCATION_IN_ROAD": "travel_lane",
+        "action": "send",
+    }
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        [("multi", "x")],
+        [("multi", "x"), ("attr-pothole-size", "large")],
+        [("attr-pothole-size", "large"), ("multi", "x")],
+        [("", "x"), ("lang", "\x00"), ("lang", "zz")],
+        [("service_code", "pothole"), ("service_code", "\ud800".encode("utf-8", "surrogatepass"))],
+        [("description", b"\xff\xfe\x00")],
+    ],
+)
+async def test_web_form_with_photos_and_odd_fields_is_not_a_500(
+    client: Client, odd: list[tuple[str, Any]]
+) -> None:
+    fields = await open_form(client)
+    form = aiohttp.FormData()
+    for key, value in fields.items():
+        form.add_field(key, value)
+    for key, value in odd:
+        form.add_field(key, value)
+    form.add_field("photos", PNG, filename="../../p.png", content_type="image/png")
+    form.add_field(
+        "photos", b"GIF89a", filename="\u202e.gif", content_type='image/png; name="\u00e9"'
+    )
+    response = await client.post("/report", data=form, allow_redirects=False)
+    assert response.status in (303, 400, 413), await response.text()
+
+
+@pytest.mark.parametrize(
+    ("lat", "long"),
+    [("inf", "-71.3"), ("95", "-71.3"), ("1e308", "-71.3"), ("nan", "nan"), ("41.5", "-inf")],
+)
+async def test_web_form_coordinates_off_the_earth_are_400_and_not_filed(
+    client: Client, runtime: Any, lat: str, long: str
+) -> None:
+    fields = {**await open_form(client), "lat": lat, "long": long}
+    response = await client.post("/report", data=fields, allow_redirects=False)
+    assert response.status == 400
+    assert await inbound_rows(runtime) == []
+
+
+async def test_web_form_coordinates_on_the_earth_are_filed(client: Client, runtime: Any) -> None:
+    fields = {**await open_form(client), "lat": "41.49", "long": "-71.31"}
+    response = await client.post("/report", data=fields, allow_redirects=False)
+    assert response.status == 303
+    (row,) = await inbound_rows(runtime)
+    assert row.message["location"]["lat"] == 41.49
+
+
+@pytest.mark.parametrize("lat", ["inf", "95", "1e308", "nan"])
+async def test_web_form_document_off_the_earth_is_refused_at_parse(lat: str) -> None:
+    document = {"submission": "s1", "description": "x", "lat": float(lat), "long": -71.3}
+    req = WebhookRequest("POST", "http://x/", {}, json.dumps(document).encode())
+    with pytest.raises(MalformedPayload, match="lat"):
+        WebForm({}, ChannelContext("Newport", str)).parse(req)
