@@ -18,7 +18,7 @@ from typing import Any
 from channels import Channel, WebhookRequest
 from channels._mail.headers import decode_bytes
 from channels._mail.message import MediaLimits
-from channels._safe import load_json, same_secret
+from channels._safe import check_mime, load_json, same_secret
 from gateway.errors import BadSignature, MalformedPayload
 
 
@@ -35,12 +35,28 @@ class FormPart:
 
 
 def form_parts(req: WebhookRequest) -> list[FormPart]:
-    """The parts of a ``multipart/form-data`` body, in order."""
+    """The parts of a ``multipart/form-data`` body, in order; parsed once per request (verify,
+    the replay check and parse each ask for them)."""
+    # The request is frozen, but like ``cached_property`` its __dict__ can hold what was parsed.
+    cached = req.__dict__.get(_PARTS)
+    if cached is None:
+        cached = req.__dict__[_PARTS] = _parse_parts(req)
+    return list(cached)
+
+
+_PARTS = "_form_parts"
+
+
+def _parse_parts(req: WebhookRequest) -> list[FormPart]:
     content_type = req.header("Content-Type")
     if "boundary=" not in content_type:
         raise MalformedPayload("multipart/form-data without a boundary")
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
-    msg = BytesParser(policy=policy.HTTP).parsebytes(head + req.body)
+    check_mime(head + req.body, "the form")
+    try:
+        msg = BytesParser(policy=policy.HTTP).parsebytes(head + req.body)
+    except RecursionError as exc:
+        raise MalformedPayload("the form nests too deep") from exc
     if not msg.is_multipart():
         raise MalformedPayload("the multipart body has no parts")
     parts = []

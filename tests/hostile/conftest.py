@@ -28,12 +28,14 @@ def hostile_overrides(root: Path) -> dict[str, Any]:
         "mailgun": {"enabled": True, "signing_key_env": "MAILGUN_SIGNING_KEY"},
         "postmark": {"enabled": True, "basic_auth_env": "POSTMARK_INBOUND_AUTH"},
         "sendgrid": {"enabled": True, "basic_auth_env": "SENDGRID_INBOUND_AUTH"},
+        "smtp": {"enabled": True, "domains": ["localhost", "city.example"]},
     }
     return merge(
         merge(open311_overrides(root), form_overrides(root)),
         {
             "channels": channels,
             "status_webhook": {"enabled": True, "secret_env": "CASE_STATUS_SECRET"},
+            "notifiers": {"email": {"enabled": True, "from_address": "311@city.example"}},
         },
     )
 
