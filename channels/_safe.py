@@ -13,9 +13,10 @@ import json
 import math
 import re
 from array import array
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import accumulate
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from gateway.errors import MalformedPayload
 from gateway.records import InboundMessage
@@ -139,6 +140,23 @@ def coordinates(lat: Any, long: Any) -> tuple[float, float]:
     if not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180):
         raise MalformedPayload("lat must be within -90..90 and long within -180..180")
     return point
+
+
+def allowed_url(url: str, hosts: Sequence[str]) -> bool:
+    """``url`` is http(s) on one of ``hosts`` (``*.example.com`` for its subdomains), with no
+    credentials in it: the only URLs the gateway will fetch (file://, gopher://, 127.0.0.1,
+    169.254.169.254 or 0x7f000001 are not, unless the operator listed that very host)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("https", "http") or not host or parts.username or port == 0:
+        return False
+    return any(
+        host == h.lower() or (h.startswith("*.") and host.endswith(h[1:].lower())) for h in hosts
+    )
 
 
 def ascii_digits(value: str) -> int | None:
