@@ -33,6 +33,9 @@ RUNTIME = web.AppKey("runtime", Runtime)
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render every failure in the gateway's one error shape; a 500 is always our bug."""
+    # No page or API takes a NUL in its URL, and PostgreSQL refuses one in any text it is given.
+    if "%00" in request.raw_path:
+        return error_response(400, "malformed_payload", "the URL holds a NUL character")
     try:
         return await handler(request)
     except IngestError as exc:

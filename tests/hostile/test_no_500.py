@@ -279,3 +279,18 @@ async def test_web_form_document_off_the_earth_is_refused_at_parse(lat: str) -> 
     req = WebhookRequest("POST", "http://x/", {}, json.dumps(document).encode())
     with pytest.raises(MalformedPayload, match="lat"):
         WebForm({}, ChannelContext("Newport", str)).parse(req)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/open311/v2/requests.json?service_code=a%00b",
+        "/open311/v2/requests.json?service_request_id=K7M2QX%00",
+        "/open311/v2/requests/K7M2QX%00.json",
+        "/requests/K7M2QX%00",
+        "/requests?number=%00",
+    ],
+)
+async def test_a_nul_in_the_url_is_400_on_every_database(client: Client, url: str) -> None:
+    response = await client.get(url)
+    assert response.status == 400, await response.text()
