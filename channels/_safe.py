@@ -12,9 +12,7 @@ import hmac
 import json
 import math
 import re
-from array import array
 from collections.abc import Mapping, Sequence
-from itertools import accumulate
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -26,9 +24,10 @@ T = TypeVar("T")
 # Deeper than any provider's document; far below the interpreter's recursion limit, so neither
 # ``json.loads`` nor anything that walks the result later can overflow the stack.
 MAX_JSON_DEPTH = 64
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-# Only brackets are kept (as +1 / -1): everything else is deleted before the depth is summed.
-_OPEN_CLOSE = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+# A JSON string, escapes and all (the unrolled form, which the regex engine runs fast).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# Only brackets are kept, all as [ and ]: everything else is deleted before the depth is read.
+_OPEN_CLOSE = bytes.maketrans(b"{}", b"[]")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[{]}")
 # A JSON escape that decodes to a lone surrogate or a control character: only then is the parsed
 # document walked and cleaned (a valid pair is joined by the decoder into one character).
@@ -56,18 +55,29 @@ def check_mime(raw: bytes, what: str = "the mail") -> None:
         raise MalformedPayload(f"{what} has more than {MAX_MIME_PARTS} MIME parts")
 
 
-def json_depth(data: bytes) -> int:
-    """How deep the brackets of a JSON document nest, strings aside (C-speed on large input)."""
+def json_depth(data: bytes, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deep the brackets of a JSON document nest, strings aside; ``limit + 1`` at most.
+
+    Each pass deletes the innermost pairs, one level, at C speed: a document of depth d costs
+    d passes, a hostile one ``limit + 1``."""
     brackets = _JSON_STRING.sub(b"", data).translate(_OPEN_CLOSE, _NOT_BRACKETS)
-    if not brackets:
-        return 0
-    return max(accumulate(array("b", brackets)))
+    depth = 0
+    while brackets and depth <= limit:
+        # A run of opening brackets as long as the depth still allowed settles it at once.
+        if b"[" * (limit + 1 - depth) in brackets:
+            return limit + 1
+        inner = brackets.replace(b"[]", b"")
+        if inner == brackets:
+            # Unbalanced: json.loads will say what is wrong with it.
+            break
+        brackets, depth = inner, depth + 1
+    return depth
 
 
 def load_json(data: bytes | str, what: str = "body", max_depth: int = MAX_JSON_DEPTH) -> Any:
     """``data`` as JSON, refusing a document nested deeper than ``max_depth`` before parsing."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if json_depth(raw) > max_depth:
+    if json_depth(raw, max_depth) > max_depth:
         raise MalformedPayload(f"{what} nests deeper than {max_depth} levels")
     try:
         data = json.loads(raw)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from channels._safe import clean_message, clean_text, load_json, one_line
+from channels._safe import clean_message, clean_text, json_depth, load_json, one_line
 from gateway.connectors.webhook import SIGNATURE_HEADER, sign
 from gateway.records import InboundMessage, Location
 from gateway.runtime import Runtime
@@ -77,3 +77,18 @@ def test_every_text_of_a_parsed_message_is_cleaned() -> None:
     assert clean.location is not None and clean.location.address == "1 Main St"
     assert clean.extra == {"k\ufffd": "v"}
     assert clean.provider_id == "id 1"
+
+
+@pytest.mark.parametrize(
+    ("document", "depth"),
+    [
+        (b"[]", 1),
+        (b'{"a": [1, {"b": "[[[[{{{{"}]}', 3),
+        (b"[" * 64 + b"]" * 64, 64),
+        (b"[" * 500_000 + b"]" * 500_000, 65),
+        (b"[[]" * 100_000 + b"]" * 100_000, 65),
+        (b'"\\"[[["', 0),
+    ],
+)
+def test_json_depth_ignores_strings_and_stops_past_the_limit(document: bytes, depth: int) -> None:
+    assert json_depth(document) == depth
