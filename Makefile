@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test fuzz lint bench install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -34,6 +34,12 @@ test: $(STAMP)
 	@[ -x /usr/bin/chromium ] || ! command -v apt-get >/dev/null \
 		|| { apt-get update -qq && apt-get install -y -qq chromium; }
 	$(PY) -m pytest
+
+# The hostile-input suite in full: 10,000 generated inputs (a fixed seed) against every endpoint
+# and the SMTP listener; `make test` runs a short 300-input pass of the same suite.
+FUZZ_INPUTS ?= 10000
+fuzz: $(STAMP)
+	FUZZ_INPUTS=$(FUZZ_INPUTS) $(PY) -m pytest -q -m fuzz tests/hostile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

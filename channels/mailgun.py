@@ -12,12 +12,14 @@ import hashlib
 import hmac
 import time
 from functools import cached_property
+from typing import Any
 
 from channels import WebhookRequest, register
 from channels._mail.headers import Headers
 from channels._mail.message import MEDIA_OPTIONS, Attachment, MailParts, build_message
 from channels._mail.parse import parse_email
 from channels._mail.webhooks import MailWebhook, form_fields, form_parts, json_field
+from channels._safe import ascii_digits, same_secret
 from gateway.errors import BadSignature
 from gateway.plugin import EnvVar, Number, table_keys
 from gateway.records import InboundMessage
@@ -47,9 +49,10 @@ class Mailgun(MailWebhook):
         signed = (timestamp + token).encode("utf-8")
         key = self.secret("signing_key").encode("utf-8")
         expected = hmac.new(key, signed, hashlib.sha256).hexdigest()
-        if not token or not hmac.compare_digest(expected, fields.get("signature", "")):
+        if not token or not same_secret(fields.get("signature", ""), expected):
             raise BadSignature("the Mailgun signature does not match")
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > self.max_age:
+        seconds = ascii_digits(timestamp)
+        if seconds is None or abs(time.time() - seconds) > self.max_age:
             raise BadSignature("the Mailgun timestamp is too old (or in the future)")
 
     def replay_token(self, req: WebhookRequest) -> str:
@@ -69,8 +72,8 @@ class Mailgun(MailWebhook):
                 envelope_to=envelope_to,
             )
             return [message]
-        pairs = json_field(fields.get("message-headers", ""), "message-headers") or []
-        headers = Headers((str(n), str(v)) for n, v in pairs).plus(
+        pairs = _header_pairs(json_field(fields.get("message-headers", ""), "message-headers"))
+        headers = Headers(pairs).plus(
             [(h, fields.get(h, "") or fields.get(h.lower(), "")) for h in _HEADER_FIELDS]
         )
         mail = MailParts(
@@ -86,6 +89,20 @@ class Mailgun(MailWebhook):
 
 
 _HEADER_FIELDS = ("Message-Id", "From", "To", "Subject", "In-Reply-To", "References")
+
+
+def _header_pairs(value: Any) -> list[tuple[str, str]]:
+    """``message-headers``: a list of ``[name, value]`` pairs; anything else is no headers."""
+    if not isinstance(value, list):
+        return []
+    return [
+        (pair[0], pair[1])
+        for pair in value
+        if isinstance(pair, list)
+        and len(pair) == 2
+        and isinstance(pair[0], str)
+        and isinstance(pair[1], str)
+    ]
 
 
 def _fields(req: WebhookRequest) -> dict[str, str]:

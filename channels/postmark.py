@@ -35,16 +35,12 @@ class Postmark(MailWebhook):
         if not isinstance(data, dict):
             raise MalformedPayload("the body is not a JSON object")
         envelope_to = tuple(_text(data, "OriginalRecipient").split(",")) + tuple(
-            str(t.get("Email", "")) for t in data.get("ToFull") or [] if isinstance(t, dict)
+            _text(t, "Email") for t in _objects(data, "ToFull")
         )
         if _text(data, "RawEmail"):
             raw = _text(data, "RawEmail").encode("utf-8", "surrogateescape")
             return [parse_email(raw, self.name, self.limits, envelope_to=envelope_to)]
-        pairs = [
-            (str(h.get("Name", "")), str(h.get("Value", "")))
-            for h in data.get("Headers") or []
-            if isinstance(h, dict)
-        ]
+        pairs = [(_text(h, "Name"), _text(h, "Value")) for h in _objects(data, "Headers")]
         headers = Headers(pairs).plus(
             [(h, _text(data, h)) for h in ("From", "To", "Cc", "Subject", "Date")]
         )
@@ -64,14 +60,18 @@ def _text(data: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _objects(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The JSON objects in the list ``key`` (``ToFull``, ``Headers``); none if it is no list."""
+    value = data.get(key)
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def _attachments(data: dict[str, Any]) -> tuple[Attachment, ...]:
     found = []
-    for item in data.get("Attachments") or []:
-        if not isinstance(item, dict):
-            continue
+    for item in _objects(data, "Attachments"):
         try:
-            content = base64.b64decode(str(item.get("Content", "")), validate=True)
+            content = base64.b64decode(_text(item, "Content"), validate=True)
         except (binascii.Error, ValueError) as exc:
             raise MalformedPayload("an attachment's Content is not base64") from exc
-        found.append(Attachment(str(item.get("ContentType", "")), content))
+        found.append(Attachment(_text(item, "ContentType"), content))
     return tuple(found)

@@ -31,9 +31,12 @@ class Sendgrid(MailWebhook):
     def parse(self, req: WebhookRequest) -> list[InboundMessage]:
         parts = form_parts(req)
         fields = form_fields(parts)
-        envelope = json_field(fields.get("envelope", ""), "envelope") or {}
-        envelope_from = str(envelope.get("from") or "") or None
-        envelope_to = [str(t) for t in envelope.get("to") or []]
+        envelope = json_field(fields.get("envelope", ""), "envelope")
+        if not isinstance(envelope, dict):
+            envelope = {}
+        sender, to = envelope.get("from"), envelope.get("to")
+        envelope_from = sender if isinstance(sender, str) and sender else None
+        envelope_to = [t for t in to if isinstance(t, str)] if isinstance(to, list) else []
         verdicts = {"spf": fields.get("SPF", ""), "dkim": fields.get("dkim", "")}
         raw = next((p.data for p in parts if p.name == "email"), None)
         if raw is not None:

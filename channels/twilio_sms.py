@@ -15,8 +15,9 @@ from twilio.request_validator import RequestValidator, compare
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels import Ack, Channel, StoredMessage, WebhookRequest, register
+from channels._safe import allowed_url, coordinates
 from gateway.errors import BadSignature, MalformedPayload
-from gateway.plugin import EnvVar, Text, e164, table_keys
+from gateway.plugin import EnvVar, Text, Texts, e164, table_keys
 from gateway.records import InboundMessage, Location, Media
 
 # Provider details kept beside the text for staff.
@@ -31,6 +32,9 @@ _EXTRA_FIELDS = (
     "FromCountry",
     "NumSegments",
 )
+
+# Where Twilio's MediaUrl{N} point (the twilio_media fetcher's own list checks every redirect).
+MEDIA_HOSTS = ("api.twilio.com", "media.twiliocdn.com", "*.twiliocdn.com")
 
 _SIGNED = table_keys(auth_token_env=EnvVar("TWILIO_AUTH_TOKEN"))
 
@@ -67,7 +71,9 @@ class TwilioSms(TwilioSigned):
     confirms_in_ack = True
     media_fetcher = "twilio_media"
     # ``number``: the city's number, E.164, for the operator's reference.
-    known_options = table_keys(**_SIGNED, number=Text(shape=e164))
+    known_options = table_keys(
+        **_SIGNED, number=Text(shape=e164), media_hosts=Texts(MEDIA_HOSTS, nonempty=True)
+    )
 
     def parse(self, req: WebhookRequest) -> list[InboundMessage]:
         form = req.form
@@ -77,18 +83,26 @@ class TwilioSms(TwilioSigned):
         sender = form.get("From", "")
         if not sender:
             raise MalformedPayload("From is missing")
+        media = _media(form)
+        hosts = tuple(self.options.get("media_hosts") or MEDIA_HOSTS)
+        # Refused here, never queued for a fetch: a media URL is an SSRF surface (file://,
+        # 127.0.0.1, the cloud's metadata address); the message itself is kept.
+        safe = tuple(m for m in media if m.url and allowed_url(m.url, hosts))
+        extra = {k: form[k] for k in _EXTRA_FIELDS if form.get(k)}
+        if len(safe) < len(media):
+            extra["media_refused"] = str(len(media) - len(safe))
         return [
             InboundMessage(
                 channel=self.name,
                 provider_id=sid,
                 sender=sender,
                 text=form.get("Body", ""),
-                media=_media(form),
                 location=_pin(form),
                 raw=req.body,
                 # WhatsApp's display name for the sender.
                 sender_name=form.get("ProfileName", ""),
-                extra={k: form[k] for k in _EXTRA_FIELDS if form.get(k)},
+                media=safe,
+                extra=extra,
             )
         ]
 
@@ -137,11 +151,6 @@ def _pin(form: dict[str, str]) -> Location | None:
     """A WhatsApp shared location, the most precise place a resident can give."""
     if not (form.get("Latitude") and form.get("Longitude")):
         return None
-    try:
-        lat, long = float(form["Latitude"]), float(form["Longitude"])
-    except ValueError as exc:
-        raise MalformedPayload("Latitude/Longitude are not numbers") from exc
-    if not (-90 <= lat <= 90 and -180 <= long <= 180):
-        raise MalformedPayload("Latitude/Longitude are out of range")
+    lat, long = coordinates(form["Latitude"], form["Longitude"])
     address = form.get("Address") or form.get("Label") or None
     return Location(lat=lat, long=long, address=address, source="provider", confidence=1.0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from channels import Channel, WebhookRequest, register
+from channels._safe import coordinates
 from gateway.errors import MalformedPayload
 from gateway.records import Declared, InboundMessage, Location, Media
 
@@ -86,12 +87,14 @@ def _media(item: Any) -> Media:
 def _location(data: dict[str, Any]) -> Location | None:
     lat, long = data.get("lat"), data.get("long")
     address = _str(data, "address") or None
-    has_point = isinstance(lat, int | float) and isinstance(long, int | float)
+    has_point = lat is not None and long is not None
     if not has_point and address is None:
         return None
+    # Checked here, at parse time (400): a point off the Earth would fail the pipeline later.
+    point = coordinates(lat, long) if has_point else (None, None)
     return Location(
-        lat=float(lat) if has_point else None,  # type: ignore[arg-type]
-        long=float(long) if has_point else None,  # type: ignore[arg-type]
+        lat=point[0],
+        long=point[1],
         address=address,
         # "device": the browser's geolocation; "resident": an address typed on the form.
         source="device" if has_point else "resident",

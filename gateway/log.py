@@ -102,10 +102,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# Loggers whose records are ours; every other one is a library's.
+_OURS = frozenset({"gateway", "channels", "normalizer", "bench", "tests"})
+_LIBRARY_MESSAGE_CHARS = 300
+
+
+class LibraryRecords(logging.Filter):
+    """A library's record keeps its message, redacted and cut short, and loses its traceback:
+    aiohttp's "Error handling request" and a parser's exception quote the raw request body."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".", 1)[0] in _OURS:
+            return True
+        message = redact(record.getMessage())[:_LIBRARY_MESSAGE_CHARS]
+        if record.exc_info and record.exc_info[0] is not None:
+            message = f"{message} ({record.exc_info[0].__name__})"
+        record.msg, record.args = message, None
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
 def configure(level: str = "INFO") -> None:
     """Send every log line as JSON to stderr."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(LibraryRecords())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

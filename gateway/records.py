@@ -307,3 +307,6 @@ class Notification:
 # our mail coming back (an echo, a bounce, an auto-reply) is recognised and never answered.
 LOOP_HEADER = "X-311-Gateway"
 OWN_ID_PREFIX = "311gw."
+# The key in an inbound mail's ``extra`` that says why no automatic mail may answer its sender
+# (a forged, null or role address): such a report is kept, and answered by staff only.
+NO_REPLY = "no_reply"

@@ -53,3 +53,23 @@ def _is_own_id(value: str) -> bool:
 def _sender_local(value: str) -> str:
     match = re.search(r"([^<\s\"@]+)@", value)
     return match.group(1).lower() if match else ""
+
+
+# Addresses of roles and machines, not of residents (RFC 2142 and common no-reply names).
+_ROLES = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster|hostmaster|abuse|"
+    r"bounces?|root|daemon|nobody)([-+.].*)?$",
+    re.IGNORECASE,
+)
+_FAILED = {"spf": {"fail", "softfail"}, "dkim": {"fail"}, "dmarc": {"fail"}}
+
+
+def no_reply_reason(sender: str, envelope_from: str | None, verdicts: dict[str, str]) -> str:
+    """Why no automatic mail may go to ``sender`` ("" when it may): the null reverse path, a
+    role address, or a From that failed SPF, DKIM or DMARC (it may be forged: backscatter)."""
+    if envelope_from == "":
+        return "null sender"
+    if _ROLES.match(sender.rpartition("@")[0]):
+        return "role sender"
+    failed = [k for k, bad in _FAILED.items() if verdicts.get(k) in bad]
+    return f"{'/'.join(failed)} failed" if failed else ""

@@ -15,11 +15,11 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from channels._mail.headers import Headers, message_ids, readable
-from channels._mail.loops import auto_reason
+from channels._mail.loops import auto_reason, no_reply_reason
 from channels._mail.verdict import auth_verdicts
 from gateway.errors import MalformedPayload
 from gateway.plugin import Texts, Whole, table_keys
-from gateway.records import InboundMessage, MailThread, Media
+from gateway.records import NO_REPLY, InboundMessage, MailThread, Media
 
 _PLUS_TAG = re.compile(r"^[^+@\s]+\+([A-Za-z0-9]{4,16})@", re.ASCII)
 _DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -93,11 +93,14 @@ def build_message(
         references=tuple(message_ids(" ".join(headers.all("References"))))[-50:],
         plus_tag=_plus_tag(recipients),
     )
+    verdicts = auth_verdicts(headers, parts.verdicts)
     extra = {
         "from_name": sender_name,
         "to": ", ".join(recipients)[:1000],
         "attachments_skipped": str(skipped) if skipped else "",
-        **auth_verdicts(headers, parts.verdicts),
+        **verdicts,
+        # Read by the replies: no automatic mail to a forged, null or role sender.
+        NO_REPLY: no_reply_reason(sender, parts.envelope_from, verdicts),
     }
     return InboundMessage(
         channel=channel,

@@ -14,6 +14,7 @@ from email.parser import BytesParser
 
 from channels._mail.headers import decode_bytes, message_headers
 from channels._mail.message import Attachment, MailParts, MediaLimits, build_message
+from channels._safe import check_mime
 from gateway.errors import MalformedPayload
 from gateway.records import InboundMessage
 
@@ -27,6 +28,7 @@ _READ_ERRORS = (
     IndexError,
     AttributeError,
     AssertionError,
+    RecursionError,
 )
 
 
@@ -41,6 +43,7 @@ def parse_email(
     fallback_id: str = "",
 ) -> InboundMessage:
     """The message in ``raw``; ``MalformedPayload`` (never anything else) when it has none."""
+    check_mime(raw)
     try:
         parts = read_parts(raw)
     except _READ_ERRORS as exc:

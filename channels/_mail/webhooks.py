@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy
@@ -20,6 +18,7 @@ from typing import Any
 from channels import Channel, WebhookRequest
 from channels._mail.headers import decode_bytes
 from channels._mail.message import MediaLimits
+from channels._safe import check_mime, load_json, same_secret
 from gateway.errors import BadSignature, MalformedPayload
 
 
@@ -36,12 +35,28 @@ class FormPart:
 
 
 def form_parts(req: WebhookRequest) -> list[FormPart]:
-    """The parts of a ``multipart/form-data`` body, in order."""
+    """The parts of a ``multipart/form-data`` body, in order; parsed once per request (verify,
+    the replay check and parse each ask for them)."""
+    # The request is frozen, but like ``cached_property`` its __dict__ can hold what was parsed.
+    cached = req.__dict__.get(_PARTS)
+    if cached is None:
+        cached = req.__dict__[_PARTS] = _parse_parts(req)
+    return list(cached)
+
+
+_PARTS = "_form_parts"
+
+
+def _parse_parts(req: WebhookRequest) -> list[FormPart]:
     content_type = req.header("Content-Type")
     if "boundary=" not in content_type:
         raise MalformedPayload("multipart/form-data without a boundary")
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
-    msg = BytesParser(policy=policy.HTTP).parsebytes(head + req.body)
+    check_mime(head + req.body, "the form")
+    try:
+        msg = BytesParser(policy=policy.HTTP).parsebytes(head + req.body)
+    except RecursionError as exc:
+        raise MalformedPayload("the form nests too deep") from exc
     if not msg.is_multipart():
         raise MalformedPayload("the multipart body has no parts")
     parts = []
@@ -76,7 +91,7 @@ def check_basic_auth(req: WebhookRequest, expected: str) -> None:
         given = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise BadSignature("the Authorization header is not valid basic authentication") from exc
-    if not hmac.compare_digest(given, expected.encode("utf-8")):
+    if not same_secret(given, expected):
         raise BadSignature("wrong basic authentication credentials")
 
 
@@ -84,10 +99,7 @@ def json_field(value: str, name: str) -> Any:
     """A JSON document posted inside a form field (SendGrid's ``envelope``, ``message-headers``)."""
     if not value:
         return None
-    try:
-        return json.loads(value)
-    except ValueError as exc:
-        raise MalformedPayload(f"{name} is not valid JSON") from exc
+    return load_json(value, name)
 
 
 class MailWebhook(Channel):

@@ -25,6 +25,7 @@ import logging
 import time
 from typing import Any
 
+from channels._safe import same_secret
 from gateway.connectors import register
 from gateway.connectors._http import HTTP_OPTIONS, HttpConnector, snippet
 from gateway.plugin import EnvVar, Text, http_url, table_keys
@@ -88,7 +89,8 @@ def sign(secret: str, body: bytes) -> str:
 
 def verify(secret: str, body: bytes, header: str | None) -> bool:
     """True when ``header`` is the signature of ``body``: what a receiver runs."""
-    return header is not None and hmac.compare_digest(sign(secret, body), header.strip())
+    # Any text may come in a header: compared as bytes, as compare_digest refuses non-ASCII str.
+    return header is not None and same_secret(header.strip(), sign(secret, body))
 
 
 def parse_response(data: Any) -> CaseRef:

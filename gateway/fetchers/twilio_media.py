@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from channels._safe import allowed_url
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.fetchers import Fetched, Fetcher, register, store_bytes
 from gateway.plugin import EnvVar, Number, Texts, Whole, table_keys
@@ -88,12 +89,8 @@ class TwilioMedia(Fetcher):
             await self._session.close()
 
     def _check_host(self, url: str) -> None:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        allowed = any(
-            host == h or (h.startswith("*.") and host.endswith(h[1:])) for h in self.hosts
-        )
-        if parts.scheme not in ("https", "http") or not allowed:
+        if not allowed_url(url, self.hosts):
+            host = urlsplit(url).hostname if url.isascii() else "?"
             raise PermanentDeliveryError(f"media host {host!r} is not one of {self.provider}'s")
 
     async def _read(self, resp: aiohttp.ClientResponse, folder: Path) -> Fetched:

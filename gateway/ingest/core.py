@@ -9,14 +9,18 @@ parsing fails, and only a durable commit earns the provider an acknowledgement.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import traceback
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from channels import Channel, StoredMessage, WebhookRequest
+from channels._safe import clean_message, cleaned
 from gateway import metrics
 from gateway.errors import BadSignature, IngestError, MalformedPayload, StorageUnavailable
 from gateway.ingest.triage import Triage
@@ -32,6 +36,9 @@ _DROPPED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 STORAGE_ERRORS = (SQLAlchemyError, OSError, RuntimeError)
 
 T = TypeVar("T")
+# A body this large (a mail of many MIME parts) is verified and parsed on a worker thread, so that
+# the event loop (/healthz, every other request, the SMTP sessions) keeps answering meanwhile.
+OFF_LOOP_BYTES = 64 * 1024
 
 
 class IngestCore:
@@ -73,17 +80,25 @@ class IngestCore:
         )
 
     async def _take(self, channel: Channel, req: WebhookRequest) -> list[StoredMessage]:
-        channel.verify(req)
+        await _off_loop(channel.verify, req)
         await self._refuse_replay(channel, req)
-        headers = {k: v for k, v in req.headers.items() if k not in _DROPPED_HEADERS}
+        headers = {k: v for k, v in cleaned(dict(req.headers)).items() if k not in _DROPPED_HEADERS}
         envelope = Envelope(channel.name, req.body, headers, req.public_url)
         try:
-            messages = channel.parse(req)
+            # Text is made valid on the way in: nothing is stored that a page cannot render.
+            messages = [clean_message(m) for m in await _off_loop(channel.parse, req)]
             if not messages and not channel.may_hold_nothing:
                 raise MalformedPayload("the payload holds no message")
         except MalformedPayload as exc:
             await self._stored(self.writer.store_unparsed(envelope, exc.reason))
             raise
+        except Exception as exc:
+            # A channel's bug must neither lose the message nor answer 500: it is kept for staff.
+            # Only the exception's type and place are logged: its text may quote the body.
+            reason = f"the {channel.name} parser failed: {type(exc).__name__} at {_where(exc)}"
+            log.error("inbound.parser_failed", extra={"channel": channel.name, "reason": reason})
+            await self._stored(self.writer.store_unparsed(envelope, reason))
+            raise MalformedPayload(reason) from exc
         if not messages:
             # Verified and understood, and nothing in it is a resident's (a like, an echo).
             metrics.INBOUND.labels(channel.name, "ignored").inc()
@@ -129,6 +144,17 @@ class IngestCore:
         return StoredMessage(
             message, number, duplicate, triage.language, triage.emergency, command, continues
         )
+
+
+async def _off_loop(step: Callable[[WebhookRequest], T], req: WebhookRequest) -> T:
+    if len(req.body) > OFF_LOOP_BYTES:
+        return await asyncio.to_thread(step, req)
+    return step(req)
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
 
 
 def _count_stored(channel: Channel, message: InboundMessage, receipt: Receipt) -> None:

@@ -8,6 +8,7 @@ rejection, or the gateway's one error shape ``{"error": code, "reason": text}``.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -15,7 +16,7 @@ from aiohttp import web
 
 from channels import Ack, Channel, StoredMessage, WebhookRequest
 from gateway.config.settings import ServerSettings
-from gateway.errors import IngestError, PayloadTooLarge, UnsupportedMediaType
+from gateway.errors import IngestError, MalformedPayload, PayloadTooLarge, UnsupportedMediaType
 from gateway.ingest.core import IngestCore
 
 Answer = Callable[[WebhookRequest, Sequence[StoredMessage]], Awaitable[Ack]]
@@ -104,15 +105,27 @@ async def read_request(
     )
 
 
+# A host name or an IPv4 address, or an IPv6 one in brackets, then an optional port of digits.
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::(\d{1,5}))?"
+)
+
+
 def public_url(request: web.Request, server: ServerSettings) -> str:
-    """The URL the provider called (and signed): configured, proxied, or as seen."""
+    """The URL the provider called (and signed): configured, proxied, or as seen.
+
+    A Host (or X-Forwarded-Host) that is no host and port is refused (400) before it is used:
+    the URL is rebuilt from it to check a signature, and must not be a 500 or a surprise."""
     if server.public_url:
         return server.public_url + request.path_qs
+    proto, host = request.scheme, request.host
     if server.trust_proxy:
-        proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-        host = request.headers.get("X-Forwarded-Host") or request.host
-        return f"{proto}://{host.split(',')[0].strip()}{request.path_qs}"
-    return str(request.url)
+        proto = request.headers.get("X-Forwarded-Proto", proto).split(",")[0].strip().lower()
+        host = (request.headers.get("X-Forwarded-Host") or host).split(",")[0].strip()
+    match = _HOST.fullmatch(host)
+    if proto not in ("http", "https") or match is None or not 0 < int(match[1] or 80) < 65536:
+        raise MalformedPayload("the Host header is not a host name and port")
+    return f"{proto}://{host}{request.path_qs}"
 
 
 def error_response(status: int, code: str, reason: str) -> web.Response:

@@ -112,6 +112,10 @@ class SmtpIngest:
             return "451 4.3.0 The message could not be stored; try again later"
         except IngestError:
             return "554 5.6.0 The message could not be read; it was kept for the city's staff"
+        except Exception:
+            # Never aiosmtpd's "500 Error: (...)": our fault, so the sending server tries again.
+            log.error("smtp.internal_error", extra={"peer": headers["x-smtp-peer"]})
+            return "451 4.3.0 The message could not be taken; try again later"
         return f"250 2.0.0 OK: stored as {stored[0].tracking_number}"
 
 

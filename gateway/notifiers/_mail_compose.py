@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, localtime
 
+from channels._safe import clean_text, one_line
 from gateway.records import LOOP_HEADER, OWN_ID_PREFIX, Notification
 
 _RE = re.compile(r"^\s*(re|aw|sv|rv)\s*:", re.IGNORECASE)
@@ -41,11 +42,13 @@ def outgoing_message_id(idempotency_key: str, domain: str) -> str:
 
 def compose_reply(note: Notification, idempotency_key: str, sender: Sender) -> EmailMessage:
     """The reply to send for ``note``; its Message-ID is ``outgoing_message_id(key)``."""
-    thread = note.thread
+    thread = {k: one_line(v) for k, v in note.thread.items()}
     msg = EmailMessage()
+    # Every value goes through the policy's header objects, and none holds CR or LF (one_line):
+    # a resident's subject can never add a header (a Bcc) to our reply.
     msg["From"] = formataddr((sender.name, sender.address)) if sender.name else sender.address
-    msg["To"] = note.to
-    msg["Subject"] = _subject(note, sender)
+    msg["To"] = one_line(note.to)
+    msg["Subject"] = one_line(_subject(note, sender, thread))
     msg["Date"] = format_datetime(localtime())
     msg["Message-ID"] = outgoing_message_id(idempotency_key, sender.domain)
     parent = _message_ids(thread.get("in_reply_to", ""))
@@ -57,7 +60,7 @@ def compose_reply(note: Notification, idempotency_key: str, sender: Sender) -> E
         msg["Reply-To"] = reply_to
     msg["Auto-Submitted"] = "auto-replied"
     msg[LOOP_HEADER] = "1"
-    msg.set_content(note.body)
+    msg.set_content(clean_text(note.body))
     # After set_content, which replaces every Content-* header.
     if thread.get("language"):
         msg["Content-Language"] = thread["language"]
@@ -70,10 +73,10 @@ def _message_ids(value: str) -> list[str]:
     return [i for i in value.split() if i.startswith("<") and i.endswith(">")]
 
 
-def _subject(note: Notification, sender: Sender) -> str:
+def _subject(note: Notification, sender: Sender, thread: Mapping[str, str]) -> str:
     if note.subject:
         return note.subject
-    theirs = note.thread.get("subject", "").strip()
+    theirs = thread.get("subject", "").strip()
     if theirs:
         return theirs if _RE.match(theirs) else f"Re: {theirs}"
     return sender.default_subject

@@ -92,7 +92,12 @@ class EmailNotifier(Notifier):
         # A configuration fault waits for its fix like an unset relay, never dead-letters mail.
         if wrong := relay_problem(relay):
             raise TransientDeliveryError(f"{wrong}; mail waits in the outbox")
-        message = compose_reply(note, idempotency_key, self.sender)
+        try:
+            message = compose_reply(note, idempotency_key, self.sender)
+            # Rendered now, not inside the send: a value no encoder accepts cannot heal.
+            message.as_bytes()
+        except (ValueError, TypeError) as exc:
+            raise PermanentDeliveryError(f"the reply cannot be composed: {exc}") from exc
         await self._deliver(message, relay)
         message_id = str(message["Message-ID"])
         log.info("email.sent", extra={"to": mask_email(note.to), "message_id": message_id})
@@ -122,3 +127,6 @@ class EmailNotifier(Notifier):
             raise TransientDeliveryError(f"the relay deferred the recipient: {codes}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise TransientDeliveryError(f"the relay failed: {type(exc).__name__}") from exc
+        except ValueError as exc:
+            # An address no SMTP mailbox can be: every attempt would fail the same way.
+            raise PermanentDeliveryError(f"the reply cannot be sent: {exc}") from exc

@@ -57,6 +57,11 @@ class CircuitBreaker:
         self.opened_at = None
         self.probing = False
 
+    def neutral(self) -> None:
+        """A delivery that says nothing of the target's health (the job's own fault, such as a
+        refused URL or text no encoder takes): a probe's permission is handed back, no more."""
+        self.probing = False
+
     def failed(self) -> None:
         self.failures += 1
         if self.probing or self.failures >= self.settings.failure_threshold:

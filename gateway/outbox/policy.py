@@ -27,6 +27,12 @@ class Dead:
     reason: str
 
 
+def unhealable(exc: BaseException) -> bool:
+    """An error in the job's own content (text no encoder takes, a value no header can hold):
+    every attempt fails the same way, so it is permanent, not retried."""
+    return isinstance(exc, UnicodeError | ValueError)
+
+
 def backoff_seconds(attempt: int, retry: RetrySettings, rng: random.Random) -> float:
     """Full-jitter backoff before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
     ceiling = min(retry.max_backoff_seconds, retry.base_seconds * 2 ** max(attempt - 1, 0))

@@ -8,6 +8,7 @@ so a provider outage delays it but loses none. Anonymous reporters are never con
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -16,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 import channels
 from gateway.config.settings import Settings
 from gateway.outbox import jobs
-from gateway.records import ChatPlace, Notification, ServiceRequest
+from gateway.records import NO_REPLY, ChatPlace, InboundMessage, Notification, ServiceRequest
 from gateway.store.codec import notification_to_json
 from gateway.store.received import original_message
+
+log = logging.getLogger(__name__)
 
 
 def reply_notifier(channel: str, address: str) -> str | None:
@@ -76,18 +79,28 @@ async def enqueue_reply(
     note = reply_to(settings, request, purpose, template, **values)
     if note is None:
         return False
-    thread = {**note.thread, **await _thread(conn, request, mail=note.channel == "email")}
+    mail = note.channel == "email"
+    original = await original_message(conn, request.channel, request.channel_message_id)
+    if mail and original is not None and original.extra.get(NO_REPLY):
+        # No backscatter: the From may be forged (or is no person's); staff see the report.
+        log.info(
+            "reply.suppressed",
+            extra={"request_id": request.id, "reason": original.extra[NO_REPLY]},
+        )
+        return False
+    thread = {**note.thread, **_thread(request, original, mail=mail)}
     note = dataclasses.replace(note, thread=thread, choices=tuple(offer))
     await enqueue_notification(conn, note, key=f"{purpose}-{request.id}-{key}")
     return True
 
 
-async def _thread(conn: AsyncConnection, request: ServiceRequest, *, mail: bool) -> dict[str, str]:
+def _thread(
+    request: ServiceRequest, original: InboundMessage | None, *, mail: bool
+) -> dict[str, str]:
     """What a reply needs to join the resident's own thread, read from their original message:
-    an email's subject and references, a chat message's conversation and thread (a text has
-    neither)."""
+    an email's subject and references (for an email reply only), a chat message's conversation
+    and thread (a text has neither)."""
     thread = {"tracking_number": request.tracking_number, "language": request.reporter.language}
-    original = await original_message(conn, request.channel, request.channel_message_id)
     if original is None:
         return thread
     if original.chat is not None:

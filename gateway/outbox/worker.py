@@ -35,7 +35,7 @@ from gateway.media import with_media_links
 from gateway.notifiers import Notifier
 from gateway.outbox import jobs
 from gateway.outbox.breaker import CircuitBreaker
-from gateway.outbox.policy import Dead, decide
+from gateway.outbox.policy import Dead, decide, unhealable
 from gateway.outbox.settle import Outcome, record_dead, record_done
 from gateway.records import Media, Notification
 from gateway.rounds import repeat_rounds
@@ -178,6 +178,11 @@ class OutboxWorker:
             return
         try:
             outcome = await self._perform(job)
+        except PermanentDeliveryError as exc:
+            # The job's own fault, not the lane's: it never opens the breaker for every resident.
+            breaker.neutral()
+            await self._failed(job, exc)
+            return
         except DeliveryError as exc:
             if not isinstance(exc, OutsideReplyWindow):
                 breaker.failed()
@@ -200,8 +205,13 @@ class OutboxWorker:
         except DeliveryError:
             raise
         except Exception as exc:
-            # A connector or notifier bug must not kill the worker: retry it, and say so.
-            log.exception("outbox.target_error", extra={"kind": job.kind, "target": job.target})
+            fields = {"kind": job.kind, "target": job.target, "error": type(exc).__name__}
+            if unhealable(exc):
+                log.warning("outbox.unhealable", extra=fields)
+                raise PermanentDeliveryError(f"{job.target} cannot send this: {exc!r}") from exc
+            # A connector or notifier bug must not kill the worker: retry it, and say so, with
+            # the traceback on the first attempt only (not on every retry for 72 hours).
+            log.error("outbox.target_error", extra=fields, exc_info=job.attempts <= 1)
             raise TransientDeliveryError(f"{job.target} failed: {exc!r}") from exc
 
     async def _deliver(self, job: jobs.Job) -> Outcome:

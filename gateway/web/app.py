@@ -35,6 +35,9 @@ RUNTIME = web.AppKey("runtime", Runtime)
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render every failure in the gateway's one error shape; a 500 is always our bug."""
+    # No page or API takes a NUL in its URL, and PostgreSQL refuses one in any text it is given.
+    if "%00" in request.raw_path:
+        return error_response(400, "malformed_payload", "the URL holds a NUL character")
     try:
         return await handler(request)
     except IngestError as exc:
@@ -77,10 +80,36 @@ def create_app(runtime: Runtime) -> web.Application:
         hook = StatusWebhook(runtime.engine, runtime.settings)
         app.router.add_post(STATUS_ROUTE, hook.handle)
     setup_web(app, runtime)
+    for route in app.router.routes():
+        # aiohttp answers "100 Continue" before any middleware or handler runs; this is the only
+        # hook, and aiohttp has no public setter for a route added without it.
+        route._expect_handler = expect_within_limit
     app.on_startup.append(_start_writer)
     app.on_startup.append(_warn_waiting_notifiers)
     app.on_cleanup.append(_stop_writer)
     return app
+
+
+async def expect_within_limit(request: web.Request) -> web.StreamResponse | None:
+    """``Expect: 100-continue``: a body over the limit gets 413 at once, never "100 Continue"
+    (the client would then send it all, to be refused)."""
+    limit = request.app[RUNTIME].settings.server.max_body_bytes
+    refused = None
+    if request.content_length is not None and request.content_length > limit:
+        refused = error_response(
+            413, "payload_too_large", f"body of {request.content_length} bytes exceeds {limit}"
+        )
+    elif request.headers.get("Expect", "").lower() != "100-continue":
+        refused = error_response(417, "expectation_failed", "only Expect: 100-continue is known")
+    if refused is not None:
+        # The body was never asked for: the connection cannot carry another request.
+        refused.force_close()
+        return refused
+    if request.version >= (1, 1):
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        # As aiohttp's own handler does: the 100 is not part of the answer's size.
+        request.writer.output_size = 0
+    return None
 
 
 async def _start_writer(app: web.Application) -> None:

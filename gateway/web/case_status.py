@@ -9,14 +9,14 @@ call for the same status changes nothing and notifies no one twice.
 
 from __future__ import annotations
 
-import json
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from channels._safe import load_json, one_line
 from gateway.config.settings import Settings
 from gateway.connectors.webhook import verify
 from gateway.errors import (
@@ -48,8 +48,8 @@ class StatusWebhook:
             raise BadSignature("X-Gateway-Signature does not match")
         data = _parse(body)
         update = CaseUpdate(
-            case_id=str(data.get("case_id") or data.get("tracking_number")),
-            status=str(data["status"]),
+            case_id=one_line(str(data.get("case_id") or data.get("tracking_number"))),
+            status=one_line(str(data["status"])),
             note=str(data["note"]) if data.get("note") else None,
             updated_at=_when(data.get("updated_at")),
         )
@@ -73,10 +73,9 @@ async def _body(request: web.Request) -> bytes:
 
 
 def _parse(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise MalformedPayload(f"body is not JSON: {exc}") from exc
+    # Every string in it is made valid text here (load_json): a note a page cannot render is
+    # never stored.
+    data = load_json(body)
     if not isinstance(data, dict) or not data.get("status"):
         raise MalformedPayload("status is required")
     if not (data.get("case_id") or data.get("tracking_number")):
@@ -88,8 +87,11 @@ def _when(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        # A time at the edge of the calendar must survive the move to UTC and back.
+        moment.astimezone(UTC).astimezone()
+        return moment
+    except (ValueError, OverflowError) as exc:
         raise MalformedPayload("updated_at is not an ISO 8601 time") from exc
 
 

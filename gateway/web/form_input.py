@@ -13,7 +13,9 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from channels._safe import coordinates
 from gateway.config.web import FormSettings
+from gateway.errors import MalformedPayload
 from gateway.records import Service, ServiceAttribute
 from gateway.web.i18n import Labels
 from normalizer.contact import normalize_email, normalize_phone
@@ -87,6 +89,9 @@ async def _read_photo(
 
 
 def _add(found: FormInput, key: str, value: str) -> None:
+    # "multi" holds the multi-valued answers: a posted field of that name is no field of ours.
+    if key == "multi":
+        return
     if key.startswith("attr-"):
         found.values["multi"].setdefault(key, []).append(value)
     found.values[key] = value
@@ -113,6 +118,10 @@ def check(
                 errors[fid] = problem
     needs_place = service.location_required if service is not None else False
     has_point = bool(found.get("lat") and found.get("long"))
+    if has_point and not _on_earth(found):
+        # A point past the poles or infinity would be acknowledged and then fail in the pipeline.
+        errors["address"] = t("error_location")
+        has_point = False
     if needs_place and not (found.get("address").strip() or has_point):
         errors["address"] = t("error_location")
     errors |= _contact_errors(found, t)
@@ -134,6 +143,14 @@ def _attribute_error(attribute: ServiceAttribute, given: list[str], t: Labels) -
         except ValueError:
             return t("error_attribute_number", question=question)
     return None
+
+
+def _on_earth(found: FormInput) -> bool:
+    try:
+        coordinates(found.get("lat"), found.get("long"))
+    except MalformedPayload:
+        return False
+    return True
 
 
 def _contact_errors(found: FormInput, t: Labels) -> dict[str, str]:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from channels._safe import same_secret
 from gateway.config.settings import ServerSettings
 from gateway.store.rate_limits import count_hit
 
@@ -43,7 +44,9 @@ class Csrf:
         return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
 
     def token(self, cookie: str) -> str:
-        return hmac.new(self.key, cookie.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.new(
+            self.key, cookie.encode("utf-8", "surrogatepass"), hashlib.sha256
+        ).hexdigest()
 
     def remember(self, response: web.StreamResponse, cookie: str, secure: bool) -> None:
         response.set_cookie(
@@ -53,7 +56,7 @@ class Csrf:
     def valid(self, request: web.Request, token: str) -> bool:
         """True when ``token`` is the HMAC of this visitor's cookie."""
         cookie = request.cookies.get(CSRF_COOKIE, "")
-        return bool(cookie and token) and hmac.compare_digest(self.token(cookie), token)
+        return bool(cookie and token) and same_secret(token, self.token(cookie))
 
 
 def client_address(request: web.Request, server: ServerSettings) -> str:

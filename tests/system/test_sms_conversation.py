@@ -63,6 +63,7 @@ async def runtime(
         },
         "notifiers": {"twilio_sms": {"enabled": True, "number": CITY}},
         "fetchers": {"twilio_media": {"enabled": True, "hosts": ["127.0.0.1"], "max_bytes": 4096}},
+        "channels": {"twilio_sms": {"media_hosts": ["127.0.0.1"]}},
         "normalizer": {"gazetteer": str(gazetteer)},
     }
     runtime = Runtime(make_settings(tmp_path, database_url, overrides))
@@ -309,6 +310,7 @@ async def test_media_is_never_fetched_from_another_host(
         )
         await text(client, runtime, other)
     assert not any(path.startswith("/cdn/") for path in twilio.media_requests)
-    for message in (sid, "SM" + "4" * 32):
-        filed = await request_of(runtime, message)
-        assert filed.media[0].path is None
+    # A host outside the channel's list is refused when parsed: never queued for a fetch.
+    assert (await request_of(runtime, sid)).media == ()
+    redirected = await request_of(runtime, "SM" + "4" * 32)
+    assert redirected.media[0].path is None

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from channels._safe import ascii_digits
 from gateway.config.web import Open311Settings
 from gateway.media import media_link
 from gateway.runtime import Runtime
@@ -24,6 +25,9 @@ from gateway.web.views import RequestView, by_tracking_number, matching
 
 BASE = "/open311/v2"
 SPEC = "http://wiki.open311.org/GeoReport_v2"
+# A page beyond this holds nothing anyway; the cap keeps the SQL offset a small integer.
+_MAX_PAGE = 1_000_000
+_FIRST, _LAST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -122,12 +126,14 @@ class Open311Api:
         """``page`` (from 1) and ``page_size`` (up to max_requests), as Open311 servers such as
         Chicago's and SeeClickFix's take them; the spec itself only caps the answer."""
         cap = self.settings.max_requests
-        page, size = q.get("page", "1").strip(), q.get("page_size", str(cap)).strip()
-        if not (page.isdigit() and int(page) >= 1):
+        # ASCII digits only: "١٢" and "²" pass str.isdigit() but are no page number.
+        page = ascii_digits(q.get("page", "1").strip())
+        size = ascii_digits(q.get("page_size", str(cap)).strip())
+        if page is None or not 1 <= page <= _MAX_PAGE:
             raise Open311Error(400, (400, "page must be a whole number from 1"))
-        if not (size.isdigit() and 1 <= int(size) <= cap):
+        if size is None or not 1 <= size <= cap:
             raise Open311Error(400, (400, f"page_size must be a whole number from 1 to {cap}"))
-        return int(page), int(size)
+        return page, size
 
     def _filter(self, q: Mapping[str, str]) -> RequestFilter:
         if ids := _list(q.get("service_request_id", "")):
@@ -149,9 +155,10 @@ class Open311Api:
             end = datetime.now(UTC)
         if start is None:
             assert end is not None  # noqa: S101 - both None was handled above
-            start = end - days
+            start = end - days if end - _FIRST > days else _FIRST
         if end is None:
-            end = start + days
+            # Near year 9999 a day more is beyond the calendar: the span ends at its last moment.
+            end = start + days if _LAST - start > days else _LAST
         if end < start:
             raise Open311Error(400, (400, "end_date is before start_date"))
         if end - start > days:
@@ -168,7 +175,10 @@ def parse_w3c(params: Mapping[str, str], key: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
+        # Year 1 or 9999 with an offset may not be representable in UTC: compared, it overflows.
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         moment = None
     date_only = len(text) == 10
     if moment is None or (moment.tzinfo is None and not date_only):
