@@ -207,7 +207,7 @@ async def test_malformed_is_400_with_a_reason_and_kept_for_staff(runtime: Runtim
         resp = await post(client, "/webhooks/slack/events", b'{"type": "event_callback", ')
         rows = await inbound_rows(runtime)
         assert resp.status == 400
-        assert "not valid JSON" in (await resp.json())["reason"]
+        assert "is not JSON" in (await resp.json())["reason"]
         # Sending it again would not help: Slack is told not to retry.
         assert resp.headers["X-Slack-No-Retry"] == "1"
     assert [r.state for r in rows] == ["unparsed"]
