@@ -32,11 +32,19 @@ from gateway.store.schema import (
     outbox,
     request_events,
     service_requests,
+    voice_calls,
 )
 
 PURGED = "contact_purged"
 # The tables a purge changes, in the order they are reported.
-TABLES = ("service_requests", "request_events", "inbound_messages", "outbox", "conversations")
+TABLES = (
+    "service_requests",
+    "request_events",
+    "inbound_messages",
+    "outbox",
+    "conversations",
+    "voice_calls",
+)
 _WAITING = ("pending", "in_flight")
 
 
@@ -82,6 +90,10 @@ class _Plan:
     messages: list[tuple[int, dict[str, Any]]]
     jobs: list[tuple[int, dict[str, Any]]]
     conversations: int
+    # Phone calls that made the request (by its tracking number): the caller ID and all the
+    # call gathered and said.
+    tracking_number: str = ""
+    calls: int = 0
 
     def counts(self) -> dict[str, int]:
         return {
@@ -90,6 +102,7 @@ class _Plan:
             "inbound_messages": len(self.messages),
             "outbox": len(self.jobs),
             "conversations": self.conversations,
+            "voice_calls": self.calls,
         }
 
 
@@ -111,6 +124,7 @@ async def _plan(conn: AsyncConnection, request_id: str) -> _Plan:
     messages = await _rows(conn, inbound_messages, "request_id", request_id)
     jobs = await _rows(conn, outbox, "request_id", request_id)
     waiting = await _rows(conn, conversations, "request_id", request_id)
+    calls = await _rows(conn, voice_calls, "tracking_number", request.tracking_number)
     pattern = contact_pattern(_contacts(request, messages, jobs))
     return _Plan(
         request=_purged_request(request, pattern),
@@ -122,6 +136,8 @@ async def _plan(conn: AsyncConnection, request_id: str) -> _Plan:
         messages=[(m.id, blank_message(m.channel, m.provider_id)) for m in messages],
         jobs=[(j.id, new) for j in jobs if (new := _purged_job(j, pattern)) != _job_of(j)],
         conversations=len(waiting),
+        tracking_number=request.tracking_number,
+        calls=sum(1 for call in calls if call.caller or call.data or call.answer),
     )
 
 
@@ -137,6 +153,13 @@ async def _write(conn: AsyncConnection, request_id: str, plan: _Plan, now: datet
         for row_id, values in changes:
             await conn.execute(update(table).where(table.c.id == row_id).values(values))
     await conn.execute(delete(conversations).where(_of(conversations, "request_id", request_id)))
+    if plan.calls:
+        # The call's row stays (a retried webhook of it is still recognised), emptied.
+        await conn.execute(
+            update(voice_calls)
+            .where(voice_calls.c.tracking_number == plan.tracking_number)
+            .values(caller="", data={}, answer="", recording_url=None, transcript=None)
+        )
     await conn.execute(
         request_events.insert().values(
             request_id=request_id, at=now, kind=PURGED, status=None, detail={}

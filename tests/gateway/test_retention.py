@@ -26,10 +26,11 @@ from gateway.records import CaseUpdate, Status
 from gateway.retention import purge
 from gateway.runtime import Runtime
 from gateway.store import contacts, requests
-from gateway.store.schema import inbound_messages, metadata, outbox, service_requests
+from gateway.store.database import make_engine
+from gateway.store.schema import inbound_messages, metadata, outbox, service_requests, voice_calls
 from tests.channels.test_web_form import multipart, open_form, report
 from tests.conftest import SHARED_FIXTURES
-from tests.gateway.cli.test_maintenance import closed_request_of_long_ago
+from tests.gateway.cli.test_maintenance import LONG_AGO, closed_request_of_long_ago
 from tests.gateway.web.support import form_runtime, hidden
 from tests.support import folder_only, make_settings, post_twilio, serve
 
@@ -336,3 +337,31 @@ async def test_the_worker_purges_at_start_and_logs_counts_only(
         stopping.set()
         await asyncio.wait_for(worker, 30)
         await runtime.close()
+
+
+async def test_a_phone_call_of_a_closed_request_loses_the_caller_and_what_was_said(
+    database_url: str,
+) -> None:
+    number = await closed_request_of_long_ago(database_url, 7, Status.CLOSED)
+    engine = make_engine(database_url)
+    said = {"problem": "pothole in front of 25 Caswell Ave, call me at 401 555 0123"}
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                voice_calls.insert().values(
+                    call_sid="CA" + "7" * 32, caller="+14015550123", step="done", seq=9,
+                    data=said, answer="<Response><Say>25 Caswell Ave</Say></Response>",
+                    started_at=LONG_AGO, updated_at=LONG_AGO, filed_at=LONG_AGO,
+                    outcome="completed", tracking_number=number, transcript="25 Caswell Ave",
+                )
+            )  # fmt: skip
+        dry = await purge(engine, POLICY, datetime.now(UTC), dry_run=True)
+        done = await purge(engine, POLICY, datetime.now(UTC))
+        async with engine.connect() as conn:
+            call = (await conn.execute(select(voice_calls))).one()
+    finally:
+        await engine.dispose()
+    assert dry.rows["voice_calls"] == done.rows["voice_calls"] == 1
+    assert (call.caller, call.data, call.answer, call.transcript) == ("", {}, "", None)
+    # The row stays, with what says how the call ended and what it filed.
+    assert (call.outcome, call.tracking_number) == ("completed", number)
