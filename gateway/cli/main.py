@@ -1,5 +1,6 @@
 """``python -m gateway`` (or ``gateway``): run the processes, migrate, check the config, and
-inspect the queues. Each group of commands is a module of this package with ``add_commands``.
+inspect the queues. Every command is declared in ``gateway.cli.commands``; its handler is in
+the module of its group, loaded only when it runs.
 """
 
 from __future__ import annotations
@@ -9,6 +10,11 @@ import argparse
 from gateway import log as gateway_log
 from gateway.cli.commands import build_parser, resolve
 
+DESCRIPTION = (
+    "The 311 intake gateway: run its processes, migrate its database, check its configuration, "
+    "inspect and replay its queues."
+)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command; returns the exit code.
@@ -16,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     Only the command that runs is imported (``gateway.cli.commands``): ``--help`` loads nothing
     of the gateway's weight.
     """
-    args: argparse.Namespace = build_parser(__doc__).parse_args(argv)
+    args: argparse.Namespace = build_parser(DESCRIPTION).parse_args(argv)
     gateway_log.configure(args.log_level)
     if getattr(args, "standalone", False):
         return int(resolve(args.handler)(args))
