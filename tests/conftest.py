@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from gateway.cli.normalizer import build_gazetteer_file
 from gateway.config.settings import normalize_database_url
 from gateway.store.migrate import upgrade
 from tests.fakes.crm import FakeCrm
@@ -92,3 +94,13 @@ async def crm() -> AsyncIterator[FakeCrm]:
     await fake.start()
     yield fake
     await fake.close()
+
+
+@pytest.fixture(scope="session")
+def newport_gazetteer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The city's streets from the Newport history, as README's "Teach it your city" builds
+    them (``gateway build-gazetteer``); built once per run, for the tests that need places."""
+    out = tmp_path_factory.mktemp("gazetteer") / "gazetteer.json"
+    history = SHARED_DATA / "311_samples" / "newport_ri_seeclickfix.csv"
+    assert build_gazetteer_file(argparse.Namespace(history=history, out=out, catalog=None)) == 0
+    return out

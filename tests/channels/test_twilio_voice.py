@@ -9,7 +9,6 @@ attributes Twilio documents. The SMS copy and the recording go through the loopb
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Mapping
@@ -21,7 +20,6 @@ import pytest
 from sqlalchemy import select
 
 from channels.twilio_voice import DAYS, TwilioVoice
-from gateway.cli.normalizer import build_gazetteer_file
 from gateway.records import ServiceRequest
 from gateway.runtime import Runtime
 from gateway.store import contacts, requests
@@ -39,7 +37,7 @@ from tests.channels.voice_calls import (
     settle,
     spelled,
 )
-from tests.conftest import REPO_ROOT, SHARED_DATA, TWILIO_TOKEN
+from tests.conftest import REPO_ROOT, TWILIO_TOKEN
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.gateway.outbox.conftest import fast_settings
 from tests.support import make_settings, serve, twilio_headers
@@ -47,14 +45,6 @@ from tests.support import make_settings, serve, twilio_headers
 ACCOUNT = "AC" + "2" * 32
 CITY = "+14015550100"
 DESK = "+14015550199"
-
-
-@pytest.fixture(scope="session")
-def gazetteer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("gazetteer") / "gazetteer.json"
-    history = SHARED_DATA / "311_samples" / "newport_ri_seeclickfix.csv"
-    assert build_gazetteer_file(argparse.Namespace(history=history, out=out, catalog=None)) == 0
-    return out
 
 
 @pytest.fixture
@@ -76,7 +66,7 @@ async def runtime(
     tmp_path: Path,
     database_url: str,
     twilio: FakeTwilioApi,
-    gazetteer: Path,
+    newport_gazetteer: Path,
     voice_options: Mapping[str, Any],
 ) -> Runtime:
     overrides = {
@@ -84,7 +74,7 @@ async def runtime(
         "channels": {"twilio_voice": {"enabled": True, **voice_options}},
         "notifiers": {"twilio_sms": {"enabled": True, "number": CITY}},
         "fetchers": {"twilio_media": {"enabled": True, "hosts": ["127.0.0.1"]}},
-        "normalizer": {"gazetteer": str(gazetteer)},
+        "normalizer": {"gazetteer": str(newport_gazetteer)},
     }
     runtime = Runtime(make_settings(tmp_path, database_url, overrides))
     runtime.settings = dataclasses.replace(runtime.settings, outbox=fast_settings())
@@ -479,7 +469,7 @@ def test_config_is_strict_and_names_the_wrong_key() -> None:
 
 
 async def test_the_catalogs_required_question_is_asked_on_the_keypad(
-    tmp_path: Path, database_url: str, twilio: FakeTwilioApi, gazetteer: Path
+    tmp_path: Path, database_url: str, twilio: FakeTwilioApi, newport_gazetteer: Path
 ) -> None:
     catalog = (REPO_ROOT / "config" / "services.toml").read_text()
     asked = 'required = false\norder = 1\ndescriptions = { en = "How big is the pothole?"'
@@ -490,7 +480,7 @@ async def test_the_catalogs_required_question_is_asked_on_the_keypad(
         "gateway": {"catalog": str(services)},
         "connectors": {"folder": {"enabled": True, "path": str(tmp_path / "cases")}},
         "channels": {"twilio_voice": {"enabled": True}},
-        "normalizer": {"gazetteer": str(gazetteer)},
+        "normalizer": {"gazetteer": str(newport_gazetteer)},
     }
     runtime = Runtime(make_settings(tmp_path, database_url, overrides))
     async with serve(runtime) as client:

@@ -8,7 +8,6 @@ built from the Newport history, as in the SMS conversations.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -21,13 +20,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from gateway.cli.normalizer import build_gazetteer_file
 from gateway.outbox.sync import StatusSync
 from gateway.records import ServiceRequest, Status
 from gateway.runtime import Runtime
 from gateway.store import requests
 from gateway.store.schema import service_requests
-from tests.conftest import SHARED_DATA, SHARED_FIXTURES
+from tests.conftest import SHARED_FIXTURES
 from tests.fakes.crm import FakeCrm
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi, slack_headers
 from tests.gateway.outbox.conftest import fast_settings
@@ -37,14 +35,6 @@ FIXTURES = SHARED_FIXTURES / "slack"
 TEAM = "T07QK9W3NPT"
 RESIDENT = "U07BRN8Q3TZ"
 DM = "D07RX4M2K9Q"
-
-
-@pytest.fixture(scope="module")
-def gazetteer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("gazetteer") / "gazetteer.json"
-    history = SHARED_DATA / "311_samples" / "newport_ri_seeclickfix.csv"
-    assert build_gazetteer_file(argparse.Namespace(history=history, out=out, catalog=None)) == 0
-    return out
 
 
 @pytest.fixture
@@ -59,7 +49,7 @@ async def slack(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeSlackApi]:
 
 @pytest.fixture
 async def runtime(
-    tmp_path: Path, database_url: str, slack: FakeSlackApi, crm: FakeCrm, gazetteer: Path
+    tmp_path: Path, database_url: str, slack: FakeSlackApi, crm: FakeCrm, newport_gazetteer: Path
 ) -> Runtime:
     overrides = {
         "connectors": {
@@ -69,7 +59,7 @@ async def runtime(
         "channels": {"slack": {"enabled": True}},
         "notifiers": {"slack": {"enabled": True}},
         "fetchers": {"slack_files": {"enabled": True, "hosts": ["127.0.0.1"], "max_bytes": 4096}},
-        "normalizer": {"gazetteer": str(gazetteer)},
+        "normalizer": {"gazetteer": str(newport_gazetteer)},
     }
     runtime = Runtime(make_settings(tmp_path, database_url, overrides))
     runtime.settings = dataclasses.replace(runtime.settings, outbox=fast_settings())

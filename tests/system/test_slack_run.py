@@ -7,7 +7,6 @@ the Web API a loopback fake in this process (``SLACK_API_BASE_URL``).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
@@ -17,8 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway.cli.normalizer import build_gazetteer_file
-from tests.conftest import SHARED_DATA, SHARED_FIXTURES
+from tests.conftest import SHARED_FIXTURES
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi, slack_headers
 from tests.support import write_config
 from tests.system.process import Gateway, free_port
@@ -37,15 +35,10 @@ async def slack() -> AsyncIterator[FakeSlackApi]:
 
 
 async def test_signed_dm_becomes_a_case_file_and_a_threaded_confirmation(
-    tmp_path: Path, slack: FakeSlackApi
+    tmp_path: Path, newport_gazetteer: Path, slack: FakeSlackApi
 ) -> None:
     # The city's streets, as README's "Teach it your city" builds them: with the Slack notifier
     # on, a report without a place would be asked "where is it?" rather than filed.
-    gazetteer = tmp_path / "var" / "gazetteer.json"
-    history = SHARED_DATA / "311_samples" / "newport_ri_seeclickfix.csv"
-    assert (
-        build_gazetteer_file(argparse.Namespace(history=history, out=gazetteer, catalog=None)) == 0
-    )
     write_config(
         tmp_path,
         {
@@ -53,7 +46,7 @@ async def test_signed_dm_becomes_a_case_file_and_a_threaded_confirmation(
             "smtp": {"enabled": False},
             "channels": {"slack": {"enabled": True}},
             "notifiers": {"slack": {"enabled": True}},
-            "normalizer": {"gazetteer": str(gazetteer)},
+            "normalizer": {"gazetteer": str(newport_gazetteer)},
         },
     )
     port = free_port()

@@ -7,7 +7,6 @@ case system is the loopback GeoReport v2 CRM. The gazetteer is built from the Ne
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,14 +17,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from gateway.cli.normalizer import build_gazetteer_file
 from gateway.outbox import jobs
 from gateway.outbox.sync import StatusSync
 from gateway.records import Status
 from gateway.runtime import Runtime
 from gateway.store import requests
 from gateway.store.schema import service_requests
-from tests.conftest import SHARED_DATA, SHARED_FIXTURES, TWILIO_TOKEN
+from tests.conftest import SHARED_FIXTURES, TWILIO_TOKEN
 from tests.fakes.crm import FakeCrm
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.gateway.outbox.conftest import fast_settings
@@ -33,14 +31,6 @@ from tests.support import make_settings, post_twilio, serve
 
 ACCOUNT = "AC" + "1" * 32
 CITY = "+14015550100"
-
-
-@pytest.fixture(scope="session")
-def gazetteer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("gazetteer") / "gazetteer.json"
-    history = SHARED_DATA / "311_samples" / "newport_ri_seeclickfix.csv"
-    assert build_gazetteer_file(argparse.Namespace(history=history, out=out, catalog=None)) == 0
-    return out
 
 
 @pytest.fixture
@@ -54,7 +44,7 @@ async def twilio(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeTwilioApi
 
 @pytest.fixture
 async def runtime(
-    tmp_path: Path, database_url: str, twilio: FakeTwilioApi, crm: FakeCrm, gazetteer: Path
+    tmp_path: Path, database_url: str, twilio: FakeTwilioApi, crm: FakeCrm, newport_gazetteer: Path
 ) -> Runtime:
     overrides = {
         "connectors": {
@@ -64,7 +54,7 @@ async def runtime(
         "notifiers": {"twilio_sms": {"enabled": True, "number": CITY}},
         "fetchers": {"twilio_media": {"enabled": True, "hosts": ["127.0.0.1"], "max_bytes": 4096}},
         "channels": {"twilio_sms": {"media_hosts": ["127.0.0.1"]}},
-        "normalizer": {"gazetteer": str(gazetteer)},
+        "normalizer": {"gazetteer": str(newport_gazetteer)},
     }
     runtime = Runtime(make_settings(tmp_path, database_url, overrides))
     # Tiny retry waits, so that a test can watch an outage end.

@@ -10,7 +10,6 @@ description, the place, the service and the caller's number (none when anonymous
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import xml.etree.ElementTree as ET
@@ -21,9 +20,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from gateway.cli.normalizer import build_gazetteer_file
 from tests.channels.voice_calls import DIGITS, INCOMING, ROUTE, SPEECH, form_of
-from tests.conftest import SHARED_DATA
 from tests.support import twilio_headers, write_config
 from tests.system.process import Gateway, free_port
 
@@ -94,19 +91,15 @@ async def case_files(folder: Path, count: int) -> list[dict[str, Any]]:
 
 async def test_a_signed_call_replayed_against_the_running_gateway_ends_as_a_case_file(
     tmp_path: Path,
+    newport_gazetteer: Path,
 ) -> None:
-    gazetteer = tmp_path / "gazetteer.json"
-    history = SHARED_DATA / "311_samples" / "newport_ri_seeclickfix.csv"
-    assert (
-        build_gazetteer_file(argparse.Namespace(history=history, out=gazetteer, catalog=None)) == 0
-    )
     write_config(
         tmp_path,
         {
             "outbox": {"poll_interval_seconds": 0.05},
             "smtp": {"enabled": False},
             "channels": {"twilio_voice": {"enabled": True}},
-            "normalizer": {"gazetteer": str(gazetteer)},
+            "normalizer": {"gazetteer": str(newport_gazetteer)},
         },
     )
     port = free_port()
