@@ -9,31 +9,16 @@ https://developer.x.com/en/docs/x-api/v1/data-dictionary/object-model/entities#m
 
 from __future__ import annotations
 
-import aiohttp
-
 from gateway.fetchers import register
-from gateway.fetchers.twilio_media import TwilioMedia
-from gateway.plugin import Number, Texts, Whole, table_keys
+from gateway.fetchers.public_media import PublicMedia
 
 X_HOSTS = ("pbs.twimg.com",)
-X_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 
 
 @register
-class XMedia(TwilioMedia):
-    """The same limits as Twilio's media (hosts at every hop, size, type, time), no login."""
+class XMedia(PublicMedia):
+    """No login: the same limits as Twilio's media, on X's hosts only."""
 
     name = "x_media"
     provider = "X"
-    known_options = table_keys(
-        hosts=Texts(X_HOSTS, nonempty=True),
-        content_types=Texts(X_TYPES, nonempty=True),
-        max_bytes=Whole(5_242_880),
-        timeout_seconds=Number(20.0),
-    )
-
-    def __init__(self, options: dict[str, object]) -> None:
-        super().__init__({"hosts": X_HOSTS, "content_types": X_TYPES, **options})
-
-    def credentials(self) -> aiohttp.BasicAuth | None:
-        return None
+    default_hosts = X_HOSTS
