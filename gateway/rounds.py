@@ -30,15 +30,17 @@ async def repeat_rounds(
             busy = 0
         if busy:
             continue
-        await _first_of(wake, stopping, within=poll_seconds)
+        await first_set(wake, stopping, within=poll_seconds)
         wake.clear()
 
 
-async def _first_of(*events: asyncio.Event, within: float) -> None:
-    """Wait until one of ``events`` is set, or ``within`` seconds have passed."""
+async def first_set(*events: asyncio.Event, within: float) -> bool:
+    """Wait until one of ``events`` is set, or ``within`` seconds have passed; True when one
+    was set."""
     waiters = [asyncio.ensure_future(event.wait()) for event in events]
     try:
-        await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()
+    return bool(done)

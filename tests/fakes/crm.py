@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from gateway.rounds import first_set
 from tests.fakes.georeport import (
     FORM_TYPE,
     Reply,
@@ -147,13 +148,8 @@ class FakeCrm:
         self._dump()
         if self._hangs:
             seconds = self._hangs.pop(0)
-            abandon = self._abandon
-            ended = asyncio.ensure_future(_first_of(self._closing, abandon))
-            try:
-                await asyncio.wait_for(ended, seconds)
+            if await first_set(self._closing, self._abandon, within=seconds):
                 return 503, b"[]", {}
-            except TimeoutError:
-                pass
         return self._take_canned("POST") or (self._failures.pop(0) if self._failures else None)
 
     def _take_canned(self, method: str) -> Reply | None:
@@ -313,13 +309,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-
-
-async def _first_of(*events: asyncio.Event) -> None:
-    """Return when any of ``events`` is set."""
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
