@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import statistics
 import sys
 import tempfile
@@ -28,14 +27,20 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fakes.crm import FakeCrm  # noqa: E402
 from tests.support import write_config  # noqa: E402
-from tests.system.process import WEBHOOK_SECRET, Gateway, bodies, free_port, send_all  # noqa: E402
-
-MARKER = re.compile(r"marker-\d{4}")
+from tests.system.process import (  # noqa: E402
+    WEBHOOK_SECRET,
+    Gateway,
+    bodies,
+    delivery_in_flight,
+    free_port,
+    marker,
+    send_all,
+)
 
 
 def markers(texts: Iterable[str]) -> set[str]:
     """The ``marker-NNNN`` each message carries, read from its texts."""
-    return {found.group(0) for text in texts if (found := MARKER.search(text))}
+    return {marker(text) for text in texts}
 
 
 async def one_cycle(messages: int, kill_after: int) -> tuple[int, float]:
@@ -67,8 +72,7 @@ async def one_cycle(messages: int, kill_after: int) -> tuple[int, float]:
             enough = asyncio.Event()
             sending = asyncio.create_task(send_all(url, stream, acked, enough, kill_after))
             await enough.wait()
-            while crm.posts <= len(crm.cases):  # noqa: ASYNC110 - a count, not an event
-                await asyncio.sleep(0.005)
+            await delivery_in_flight(crm)
             await gateway.kill()
             crm.abandon_held()
             await sending

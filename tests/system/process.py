@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import sys
@@ -15,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 import aiohttp
 
 from tests.conftest import REPO_ROOT, SHARED_FIXTURES, TWILIO_TOKEN
+from tests.fakes.crm import FakeCrm
 from tests.support import twilio_headers
 
 WEBHOOK_SECRET = "crash-test-secret-not-real"
@@ -153,3 +155,25 @@ async def send_all(
 
     async with aiohttp.ClientSession() as session:
         await asyncio.gather(*(sender(session) for _ in range(8)))
+
+
+def marker(text: str) -> str:
+    """The ``marker-NNNN`` that ``bodies`` put in a message, read back from its case."""
+    found = re.search(r"marker-\d{4}", text)
+    assert found is not None, text
+    return found.group(0)
+
+
+async def delivery_in_flight(crm: FakeCrm) -> None:
+    """Return once the CRM has a POST it has not answered yet."""
+    while crm.posts <= len(crm.cases):
+        await asyncio.sleep(0.005)
+
+
+async def wait_for_cases(crm: FakeCrm, count: int) -> None:
+    for _ in range(1200):
+        if len(crm.cases) >= count:
+            await asyncio.sleep(0.5)  # and no stragglers beyond that
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"only {len(crm.cases)} of {count} cases reached the CRM")

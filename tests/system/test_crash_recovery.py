@@ -9,7 +9,6 @@ Messages whose webhook failed are sent again after the restart, as Twilio's retr
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,16 @@ from gateway.store.database import make_engine
 from gateway.store.schema import inbound_messages
 from tests.fakes.crm import FakeCrm
 from tests.support import write_config
-from tests.system.process import WEBHOOK_SECRET, Gateway, bodies, free_port, send_all
+from tests.system.process import (
+    WEBHOOK_SECRET,
+    Gateway,
+    bodies,
+    delivery_in_flight,
+    free_port,
+    marker,
+    send_all,
+    wait_for_cases,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -95,19 +103,6 @@ async def test_sigkill_mid_stream_loses_nothing_acked_and_files_nothing_twice(
     assert len(markers) == len(set(markers)) == TOTAL, "each message is one case, never two"
 
 
-def marker(text: str) -> str:
-    """The ``marker-NNNN`` that ``bodies`` put in a message, read back from its case."""
-    found = re.search(r"marker-\d{4}", text)
-    assert found is not None, text
-    return found.group(0)
-
-
-async def delivery_in_flight(crm: FakeCrm) -> None:
-    """Return once the CRM has a POST it has not answered yet."""
-    while crm.posts <= len(crm.cases):
-        await asyncio.sleep(0.005)
-
-
 async def wait_for_markers(crm: FakeCrm, wanted: set[str]) -> None:
     """Wait (at most twice the recovery target) until a case carries each of ``wanted``."""
     for _ in range(int(RECOVERY_SECONDS * 2 / 0.05)):
@@ -117,12 +112,3 @@ async def wait_for_markers(crm: FakeCrm, wanted: set[str]) -> None:
         await asyncio.sleep(0.05)
     missing = len(wanted - filed)
     raise AssertionError(f"{missing} messages acknowledged before the kill were not filed")
-
-
-async def wait_for_cases(crm: FakeCrm, count: int) -> None:
-    for _ in range(1200):
-        if len(crm.cases) >= count:
-            await asyncio.sleep(0.5)  # and no stragglers beyond that
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"only {len(crm.cases)} of {count} cases reached the CRM")

@@ -19,8 +19,15 @@ from gateway.store.database import make_engine
 from gateway.store.schema import inbound_messages, outbox
 from tests.fakes.crm import FakeCrm
 from tests.support import write_config
-from tests.system.process import WEBHOOK_SECRET, Gateway, bodies, free_port, send_all
-from tests.system.test_crash_recovery import delivery_in_flight, wait_for_cases
+from tests.system.process import (
+    WEBHOOK_SECRET,
+    Gateway,
+    bodies,
+    delivery_in_flight,
+    free_port,
+    send_all,
+    wait_for_cases,
+)
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import smtplib
 import uuid
 from collections.abc import AsyncIterator
@@ -30,8 +29,15 @@ from gateway.store.schema import inbound_messages, outbox, service_requests
 from tests.conftest import _create_postgres_database, _drop_postgres_database, postgres_admin_url
 from tests.fakes.crm import FakeCrm
 from tests.support import write_config
-from tests.system.process import WEBHOOK_SECRET, Gateway, bodies, free_port, send_all
-from tests.system.test_crash_recovery import wait_for_cases
+from tests.system.process import (
+    WEBHOOK_SECRET,
+    Gateway,
+    bodies,
+    free_port,
+    marker,
+    send_all,
+    wait_for_cases,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -149,8 +155,7 @@ async def test_two_of_each_with_kills_file_every_message_once(
     finally:
         await asyncio.gather(*(p.stop() for p in everyone), return_exceptions=True)
 
-    markers = [re.search(r"marker-\d{4}", c["original_text"]) for c in crm.cases.values()]
-    found = [m.group(0) for m in markers if m]
+    found = [marker(c["original_text"]) for c in crm.cases.values()]
     assert len(found) == len(set(found)) == SMS + MAILS, "each message is one case, never two"
     engine = make_engine(postgres_url)
     async with engine.connect() as conn:
